@@ -1,0 +1,25 @@
+"""The membership service. `create_app` is a table of contents."""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+
+from service.cli import register_cli
+from service.config import INSTANCE_DIR, load_config
+from service.errors import register_error_handlers
+from service.extensions import init_extensions
+from service.logs import configure_logging
+from service.web import register_blueprints
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    app = Flask(__name__, instance_path=str(INSTANCE_DIR))
+    app.config.update(load_config(config))
+    configure_logging(app)
+    init_extensions(app)
+    register_blueprints(app)
+    register_error_handlers(app)
+    register_cli(app)
+    return app

@@ -1,0 +1,196 @@
+"""The `membership` command. Every subcommand has --help; bad arguments exit non-zero with one line."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+from flask import Flask, current_app
+from flask.cli import FlaskGroup, with_appcontext
+
+from service.config import ConfigError
+from service.errors import DomainError
+from service.extensions import db
+from service.models import Role
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+
+
+def _create_app() -> Flask:
+    from service import create_app
+
+    try:
+        return create_app()
+    except ConfigError as exc:
+        raise click.ClickException(f"configuration: {exc}") from None
+
+
+class _Group(FlaskGroup):
+    """Turns the service's own errors into a one-line message and exit code 1."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (DomainError, ConfigError) as exc:
+            db.session.rollback()
+            raise click.ClickException(str(exc)) from None
+
+
+main = _Group(
+    create_app=_create_app,
+    add_default_commands=False,
+    add_version_option=False,
+    load_dotenv=True,
+    help="Run and operate the membership service. Settings come from the environment or .env.",
+)
+
+
+# --- database -----------------------------------------------------------------
+
+
+def alembic_config(url: str | None = None) -> Any:
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    # Migrations are named by date and a short slug: 2026_11_28_initial_schema.py
+    cfg.set_main_option("file_template", "%%(year)d_%%(month).2d_%%(day).2d_%%(slug)s")
+    cfg.set_main_option("sqlalchemy.url", (url or current_app.config["DATABASE_URL"]).replace("%", "%%"))
+    return cfg
+
+
+@main.group("db")
+def db_group() -> None:
+    """Database schema: migrate, inspect."""
+
+
+@db_group.command("upgrade")
+@click.argument("revision", default="head")
+@with_appcontext
+def db_upgrade(revision: str) -> None:
+    """Migrate the database to REVISION (default: the newest, "head")."""
+    from alembic import command
+
+    _ensure_sqlite_dir(current_app.config["DATABASE_URL"])
+    command.upgrade(alembic_config(), revision)
+    click.echo(f"database at {revision}")
+
+
+@db_group.command("downgrade")
+@click.argument("revision")
+@with_appcontext
+def db_downgrade(revision: str) -> None:
+    """Migrate the database down to REVISION ("base" removes every table)."""
+    from alembic import command
+
+    command.downgrade(alembic_config(), revision)
+    click.echo(f"database at {revision}")
+
+
+@db_group.command("revision")
+@click.option("-m", "--message", required=True, help="A short slug describing the change.")
+@with_appcontext
+def db_revision(message: str) -> None:
+    """Write a new migration by comparing the models with the database (review it!)."""
+    from alembic import command
+
+    command.revision(alembic_config(), message=message, autogenerate=True)
+
+
+@db_group.command("current")
+@with_appcontext
+def db_current() -> None:
+    """Show the revision the database is at."""
+    from alembic import command
+
+    command.current(alembic_config())
+
+
+def _ensure_sqlite_dir(url: str) -> None:
+    if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+
+
+# --- staff and tokens ---------------------------------------------------------------
+
+
+@main.group("staff")
+def staff_group() -> None:
+    """Staff users of the console and the API."""
+
+
+@staff_group.command("create")
+@click.argument("email")
+@click.option("--role", required=True, type=click.Choice([r.value for r in Role]), help="What the user may do.")
+@click.option("--name", default="", help="Display name.")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input instead of a prompt.")
+@with_appcontext
+def staff_create(email: str, role: str, name: str, password_stdin: bool) -> None:
+    """Create a staff user with EMAIL. The password is asked for (or read from stdin)."""
+    from service.domain.staff import create_staff_user
+
+    if "@" not in email:
+        raise click.BadParameter(f"{email!r} is not an email address.", param_hint="EMAIL")
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True, default="", show_default=False)
+    user = create_staff_user(email, Role(role), password, name=name)
+    db.session.commit()
+    click.echo(f"created staff user {user.email} ({user.role})")
+
+
+@main.group("token")
+def token_group() -> None:
+    """API tokens for the JSON API."""
+
+
+@token_group.command("create")
+@click.argument("email")
+@click.option("--name", default="", help="What the token is for, to tell tokens apart.")
+@with_appcontext
+def token_create(email: str, name: str) -> None:
+    """Print a new API token for the staff user EMAIL. It is shown only this once."""
+    from service.domain.staff import create_api_token
+
+    _token, plain = create_api_token(email, name=name)
+    db.session.commit()
+    click.echo(plain)
+
+
+@token_group.command("revoke")
+@click.argument("token_id", type=int)
+@with_appcontext
+def token_revoke(token_id: int) -> None:
+    """Revoke the API token with id TOKEN_ID; requests with it get 401 from now on."""
+    from service.domain.staff import revoke_api_token
+
+    token = revoke_api_token(token_id)
+    db.session.commit()
+    click.echo(f"revoked token {token.id} ({token.prefix}...)")
+
+
+# --- serving ------------------------------------------------------------------
+
+
+@main.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
+@click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535), help="Port to listen on.")
+@click.option("--debug/--no-debug", default=False, help="Reload on code changes and show tracebacks.")
+@with_appcontext
+def serve(host: str, port: int, debug: bool) -> None:
+    """Run the development server. With no Stripe key, the Stripe sandbox runs inside it."""
+    from werkzeug.serving import run_simple
+
+    from service.web.dev import development_app
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    click.echo(f"membership on http://{host}:{port} (billing: {app.config['BILLING_BACKEND']})")
+    run_simple(host, port, development_app(app), use_reloader=debug, use_debugger=debug, threaded=True)
+
+
+def register_cli(app: Flask) -> None:
+    """Make the same commands available as `flask --app service ...`."""
+    for command in main.commands.values():
+        app.cli.add_command(command)

@@ -1,0 +1,88 @@
+"""Members: finding them, and changing their status with a line in their timeline."""
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from sqlalchemy import func, select
+
+from service.domain.access import derive_status
+from service.extensions import db
+from service.logs import log_event
+from service.models import ActivityKind, Member, MemberActivity, MemberStatus, normalize_email
+
+logger = logging.getLogger(__name__)
+
+
+def find_by_email(email: str) -> Member | None:
+    return db.session.scalar(select(Member).where(Member.email == normalize_email(email)))
+
+
+def set_status(
+    member: Member,
+    new: MemberStatus,
+    now: datetime,
+    *,
+    stripe_event_id: str | None = None,
+    staff_user_id: int | None = None,
+    detail: str = "",
+) -> bool:
+    """Move a member to `new`, recording from what, to what, and what caused it.
+
+    Returns whether anything changed; setting the same status again records nothing.
+    """
+    old = member.status
+    if old is new:
+        return False
+    member.status = new
+    member.status_changed_at = now
+    db.session.add(
+        MemberActivity(
+            member_id=member.id,
+            kind=ActivityKind.STATUS_CHANGED,
+            from_status=old,
+            to_status=new,
+            stripe_event_id=stripe_event_id,
+            staff_user_id=staff_user_id,
+            detail=detail,
+            created_at=now,
+        )
+    )
+    db.session.flush()
+    log_event(logger, "member.status_changed", member_id=member.id, from_status=str(old), to_status=str(new),
+              stripe_event_id=stripe_event_id, staff_user_id=staff_user_id)
+    return True
+
+
+def refresh_status(member: Member, now: datetime, **cause: str | int | None) -> bool:
+    """Recompute a member's status from their subscriptions and comp, and record a change."""
+    return set_status(member, derive_status(member, now), now, **cause)  # type: ignore[arg-type]
+
+
+def search(
+    *, email: str | None = None, q: str | None = None, status: MemberStatus | None = None,
+    limit: int = 25, cursor: int | None = None,
+) -> tuple[list[Member], int | None]:
+    """Members matching every given filter, newest first, one page at a time.
+
+    `email` is an exact match; `q` matches an email prefix or a name substring,
+    case-insensitively. Returns the page and the cursor of the next page (None
+    on the last page).
+    """
+    query = select(Member).order_by(Member.id.desc()).limit(limit + 1)
+    if email is not None:
+        query = query.where(Member.email == normalize_email(email))
+    if q is not None:
+        needle = q.strip().lower()
+        query = query.where(
+            Member.email.startswith(needle, autoescape=True)
+            | func.lower(Member.name).contains(needle, autoescape=True)
+        )
+    if status is not None:
+        query = query.where(Member.status == status)
+    if cursor is not None:
+        query = query.where(Member.id < cursor)
+    rows = list(db.session.scalars(query))
+    more = len(rows) > limit
+    page = rows[:limit]
+    return page, (page[-1].id if more else None)

@@ -1,0 +1,103 @@
+"""Extension objects, created unbound; `create_app` binds them to an app."""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, current_app
+from flask.globals import app_ctx
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_login import LoginManager
+from flask_wtf.csrf import CSRFProtect
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm import Session, scoped_session, sessionmaker
+
+
+class _AppSession(Session):
+    """A session that uses the current app's engine unless it was bound explicitly."""
+
+    def get_bind(self, *args: Any, **kwargs: Any) -> Any:
+        if self.bind is not None:
+            return self.bind
+        return current_app.extensions["db_engine"]
+
+
+class Database:
+    """The SQLAlchemy engine and a session scoped to the Flask app context.
+
+    Domain code uses `db.session` and flushes; the request (or CLI command)
+    commits once at its end and rolls back on any exception.
+    """
+
+    def __init__(self) -> None:
+        self.session = scoped_session(
+            sessionmaker(class_=_AppSession, expire_on_commit=False),
+            scopefunc=lambda: id(app_ctx._get_current_object()),
+        )
+
+    def init_app(self, app: Flask) -> None:
+        app.extensions["db_engine"] = make_engine(app.config["DATABASE_URL"])
+        app.teardown_appcontext(self._remove_session)
+
+    def _remove_session(self, _exc: BaseException | None) -> None:
+        self.session.remove()
+
+    @property
+    def engine(self) -> Engine:
+        return current_app.extensions["db_engine"]
+
+
+def make_engine(url: str, **kwargs: Any) -> Engine:
+    """An engine with the settings this service relies on, for PostgreSQL or SQLite."""
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": 15}, **kwargs)
+        _sqlite_transactions(engine)
+        return engine
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10, **kwargs)
+
+
+def _sqlite_transactions(engine: Engine) -> None:
+    """Let SQLAlchemy, not the sqlite3 module, decide where transactions begin.
+
+    Without this, pysqlite begins transactions late and savepoints misbehave
+    (see SQLAlchemy's "Serializable isolation / Savepoints / Transactional DDL"
+    notes for pysqlite). Also turns on foreign keys, which SQLite leaves off.
+    """
+
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN")
+
+
+db = Database()
+login_manager = LoginManager()
+csrf = CSRFProtect()
+limiter = Limiter(key_func=get_remote_address, default_limits=[], headers_enabled=True)
+
+
+def init_extensions(app: Flask) -> None:
+    db.init_app(app)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    login_manager.session_protection = "strong"
+    login_manager.user_loader(_load_user)
+
+
+def _load_user(user_id: str) -> Any:
+    """Session ids are "<kind>:<id>", so staff and readers can never be confused."""
+    from service.models import StaffUser
+
+    kind, _, raw_id = user_id.partition(":")
+    if kind == "staff" and raw_id.isdigit():
+        user = db.session.get(StaffUser, int(raw_id))
+        return user if user is not None and user.active else None
+    return None

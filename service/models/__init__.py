@@ -1,0 +1,41 @@
+"""All models, imported here so that metadata and Alembic see every table."""
+from service.models.billing import Interval, Invoice, InvoiceStatus, Plan, Subscription, SubscriptionStatus
+from service.models.events import InboxStatus, OutboxMessage, OutboxStatus, StripeEvent
+from service.models.member import ActivityKind, Member, MemberActivity, MemberStatus, normalize_email
+from service.models.newsletter import (
+    ConsentAction,
+    ConsentRecord,
+    ConsentSource,
+    ListStatus,
+    ListSubscription,
+    Newsletter,
+)
+from service.models.staff import ApiToken, AuditEntry, Role, StaffUser
+
+__all__ = [
+    "ActivityKind",
+    "ApiToken",
+    "AuditEntry",
+    "ConsentAction",
+    "ConsentRecord",
+    "ConsentSource",
+    "InboxStatus",
+    "Interval",
+    "Invoice",
+    "InvoiceStatus",
+    "ListStatus",
+    "ListSubscription",
+    "Member",
+    "MemberActivity",
+    "MemberStatus",
+    "Newsletter",
+    "OutboxMessage",
+    "OutboxStatus",
+    "Plan",
+    "Role",
+    "StaffUser",
+    "StripeEvent",
+    "Subscription",
+    "SubscriptionStatus",
+    "normalize_email",
+]

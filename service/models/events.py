@@ -1,0 +1,72 @@
+"""The Stripe event inbox and the outbox of changes for the outside world."""
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from service.db import Base, str_enum, utcnow
+
+
+class InboxStatus(enum.StrEnum):
+    RECEIVED = "received"  # stored, not yet applied
+    APPLIED = "applied"
+    IGNORED = "ignored"  # genuine, but not ours or of a type we don't act on
+    FAILED = "failed"  # applying raised; retried
+
+
+class StripeEvent(Base):
+    """Every genuine Stripe event, stored before it is applied, keyed by its id."""
+
+    __tablename__ = "stripe_events"
+    __table_args__ = (Index("ix_stripe_events_status_received", "status", "received_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    stripe_event_id: Mapped[str] = mapped_column(String(255), unique=True)
+    type: Mapped[str] = mapped_column(String(100))
+    livemode: Mapped[bool] = mapped_column(Boolean)
+    api_version: Mapped[str | None] = mapped_column(String(50))
+    stripe_created_at: Mapped[datetime]
+    # The id of the object the event is about (sub_..., cs_..., in_...).
+    object_id: Mapped[str | None] = mapped_column(String(255), index=True)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[InboxStatus] = mapped_column(
+        str_enum(InboxStatus, "inbox_status"), default=InboxStatus.RECEIVED
+    )
+    member_id: Mapped[int | None] = mapped_column(
+        ForeignKey("members.id", ondelete="SET NULL"), index=True
+    )
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    applied_at: Mapped[datetime | None]
+
+
+class OutboxStatus(enum.StrEnum):
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    DEAD = "dead"  # gave up after the configured attempts; staff can retry
+
+
+class OutboxMessage(Base):
+    """A change to deliver outside, committed in the same transaction as the change."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_status_next_attempt", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    topic: Mapped[str] = mapped_column(String(100))
+    # Messages with the same key are delivered in id order (e.g. one member's list changes).
+    key: Mapped[str] = mapped_column(String(255), index=True)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[OutboxStatus] = mapped_column(
+        str_enum(OutboxStatus, "outbox_status"), default=OutboxStatus.PENDING
+    )
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    delivered_at: Mapped[datetime | None]

@@ -1,0 +1,97 @@
+"""Members and the activity timeline that explains their status."""
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
+
+from service.db import Base, str_enum, utcnow
+
+if TYPE_CHECKING:
+    from service.models.billing import Subscription
+    from service.models.newsletter import ListSubscription
+
+
+class MemberStatus(enum.StrEnum):
+    PENDING = "pending"
+    ACTIVE = "active"
+    PAST_DUE = "past_due"
+    LAPSED = "lapsed"
+    COMPED = "comped"
+
+
+def normalize_email(email: str) -> str:
+    """The one spelling of an address we store and compare: trimmed, lower-case."""
+    return email.strip().lower()
+
+
+class Member(Base):
+    __tablename__ = "members"
+    __table_args__ = (
+        # Emails are stored normalised, so a plain unique constraint is case-insensitive.
+        CheckConstraint("email = lower(email)", name="email_normalised"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    status: Mapped[MemberStatus] = mapped_column(
+        str_enum(MemberStatus, "member_status"), default=MemberStatus.PENDING, index=True
+    )
+    # When the status last changed: past_due grace runs from here.
+    status_changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    comp_since: Mapped[datetime | None]
+    comp_until: Mapped[datetime | None]
+    stripe_customer_id: Mapped[str | None] = mapped_column(String(255), unique=True)
+    # When billing state was last read from Stripe, so staff can see how fresh it is.
+    billing_synced_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    subscriptions: Mapped[list[Subscription]] = relationship(
+        back_populates="member", order_by="Subscription.id", lazy="selectin"
+    )
+    list_subscriptions: Mapped[list[ListSubscription]] = relationship(
+        viewonly=True, order_by="ListSubscription.newsletter_id", lazy="selectin"
+    )
+
+    @validates("email")
+    def _normalize_email(self, _key: str, value: str) -> str:
+        return normalize_email(value)
+
+    def __repr__(self) -> str:
+        return f"<Member {self.id} {self.status}>"
+
+
+class ActivityKind(enum.StrEnum):
+    STATUS_CHANGED = "status_changed"
+    JOINED = "joined"
+    COMP_GRANTED = "comp_granted"
+    COMP_ENDED = "comp_ended"
+    BILLING_SYNCED = "billing_synced"
+    FLAGGED = "flagged"
+    NOTE = "note"
+
+
+class MemberActivity(Base):
+    """One line of a member's timeline: what changed, from what to what, and why."""
+
+    __tablename__ = "member_activity"
+    __table_args__ = (Index("ix_member_activity_member_created", "member_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
+    kind: Mapped[ActivityKind] = mapped_column(str_enum(ActivityKind, "activity_kind"))
+    from_status: Mapped[MemberStatus | None] = mapped_column(
+        str_enum(MemberStatus, "activity_from_status")
+    )
+    to_status: Mapped[MemberStatus | None] = mapped_column(
+        str_enum(MemberStatus, "activity_to_status")
+    )
+    stripe_event_id: Mapped[str | None] = mapped_column(String(255), index=True)
+    staff_user_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id", ondelete="SET NULL"))
+    detail: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,109 @@
+"""The member as the JSON API shows it, and the queries that find members."""
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import RAISE, Schema, fields, validate, validates_schema
+from marshmallow.exceptions import ValidationError
+
+from service.db import utcnow
+from service.domain.access import access_until, has_access, primary_subscription
+from service.models import Member, MemberStatus
+
+MAX_PAGE = 100
+
+
+class PlanOut(Schema):
+    code = fields.String(required=True)
+    amount = fields.Integer(required=True, metadata={"description": "Minor units (cents)"})
+    currency = fields.String(required=True)
+    interval = fields.String(required=True, validate=validate.OneOf(["month", "year"]))
+
+
+class SubscriptionOut(Schema):
+    id = fields.String(required=True, metadata={"description": "Stripe subscription id"})
+    status = fields.String(required=True)
+    current_period_end = fields.AwareDateTime(allow_none=True)
+    cancel_at_period_end = fields.Boolean(required=True)
+
+
+class NewsletterOut(Schema):
+    slug = fields.String(required=True)
+    status = fields.String(
+        required=True, validate=validate.OneOf(["subscribed", "unsubscribed", "lapsed", "pending"])
+    )
+
+
+class MemberOut(Schema):
+    """A member as staff and integrations see them (DESIGN.md's public contract)."""
+
+    id = fields.Integer(required=True)
+    email = fields.String(required=True)
+    name = fields.String(required=True)
+    status = fields.String(required=True, validate=validate.OneOf([s.value for s in MemberStatus]))
+    has_access = fields.Method("get_has_access", metadata={"type": "boolean"})
+    access_until = fields.Method("get_access_until", allow_none=True, metadata={"type": "string", "format": "date-time"})
+    plan = fields.Method("get_plan", allow_none=True, metadata={"schema": PlanOut})
+    subscription = fields.Method("get_subscription", allow_none=True, metadata={"schema": SubscriptionOut})
+    stripe_customer_id = fields.String(allow_none=True)
+    newsletters = fields.Method("get_newsletters", metadata={"schema": NewsletterOut, "many": True})
+    created_at = fields.AwareDateTime(required=True)
+    updated_at = fields.AwareDateTime(required=True)
+
+    def get_has_access(self, member: Member) -> bool:
+        return has_access(member, utcnow())
+
+    def get_access_until(self, member: Member) -> str | None:
+        until = access_until(member)
+        return until.isoformat() if until else None
+
+    def get_plan(self, member: Member) -> dict[str, Any] | None:
+        sub = primary_subscription(member.subscriptions)
+        if sub is None:
+            return None
+        code = sub.plan.code if sub.plan else None
+        return PlanOut().dump(
+            {"code": code, "amount": sub.amount, "currency": sub.currency, "interval": str(sub.interval)}
+        )
+
+    def get_subscription(self, member: Member) -> dict[str, Any] | None:
+        sub = primary_subscription(member.subscriptions)
+        if sub is None:
+            return None
+        return SubscriptionOut().dump(
+            {
+                "id": sub.stripe_subscription_id,
+                "status": str(sub.status),
+                "current_period_end": sub.current_period_end,
+                "cancel_at_period_end": sub.cancel_at_period_end,
+            }
+        )
+
+    def get_newsletters(self, member: Member) -> list[dict[str, str]]:
+        return [{"slug": s.newsletter.slug, "status": str(s.status)} for s in member.list_subscriptions]
+
+
+class MemberListOut(Schema):
+    data = fields.List(fields.Nested(MemberOut), required=True)
+    has_more = fields.Boolean(required=True)
+    next_cursor = fields.String(allow_none=True, required=True)
+
+
+class MemberQuery(Schema):
+    """`GET /api/v1/members` query parameters. Unknown parameters are refused."""
+
+    class Meta:
+        unknown = RAISE
+
+    email = fields.Email(metadata={"description": "Exact email address (case-insensitive)"})
+    q = fields.String(validate=validate.Length(min=1, max=200),
+                      metadata={"description": "Email prefix or name substring"})
+    status = fields.String(validate=validate.OneOf([s.value for s in MemberStatus]))
+    limit = fields.Integer(load_default=25, validate=validate.Range(min=1, max=MAX_PAGE))
+    cursor = fields.String(validate=validate.Regexp(r"^\d{1,18}$", error="Not a cursor from a previous page."),
+                           metadata={"description": "next_cursor from the previous page"})
+
+    @validates_schema
+    def _one_filter(self, data: dict[str, Any], **_: Any) -> None:
+        if "email" in data and "q" in data:
+            raise ValidationError("Give either email or q, not both.", "q")

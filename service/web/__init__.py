@@ -1,0 +1,38 @@
+"""Blueprints by actor, and the request's transaction boundary."""
+from __future__ import annotations
+
+import re
+import secrets
+
+from flask import Flask, Response, g, request
+
+from service.extensions import db
+from service.web.api import bp as api_bp
+from service.web.ops import bp as ops_bp
+
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+def register_blueprints(app: Flask) -> None:
+    app.register_blueprint(ops_bp)
+    app.register_blueprint(api_bp)
+    app.before_request(_assign_request_id)
+    app.after_request(_commit)
+    app.teardown_request(_rollback_on_error)
+
+
+def _assign_request_id() -> None:
+    given = request.headers.get("X-Request-Id", "")
+    g.request_id = given if _REQUEST_ID.match(given) else secrets.token_hex(8)
+
+
+def _commit(response: Response) -> Response:
+    """The request commits once, after the view; error handlers roll back first."""
+    db.session.commit()
+    response.headers["X-Request-Id"] = g.get("request_id", "")
+    return response
+
+
+def _rollback_on_error(exc: BaseException | None) -> None:
+    if exc is not None:
+        db.session.rollback()

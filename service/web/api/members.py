@@ -1,0 +1,34 @@
+"""Members in the JSON API."""
+from __future__ import annotations
+
+from flask import jsonify
+
+from service.domain import members as members_domain
+from service.errors import NotFound
+from service.extensions import db
+from service.models import Member, MemberStatus
+from service.schemas.member import MemberListOut, MemberOut, MemberQuery
+from service.web.api import bp, parse_query, require_token
+
+
+@bp.get("/v1/members")
+@require_token()
+def list_members():
+    args = parse_query(MemberQuery())
+    status = MemberStatus(args["status"]) if "status" in args else None
+    cursor = int(args["cursor"]) if "cursor" in args else None
+    page, next_cursor = members_domain.search(
+        email=args.get("email"), q=args.get("q"), status=status, limit=args["limit"], cursor=cursor
+    )
+    return jsonify(MemberListOut().dump(
+        {"data": page, "has_more": next_cursor is not None, "next_cursor": str(next_cursor) if next_cursor else None}
+    ))
+
+
+@bp.get("/v1/members/<int:member_id>")
+@require_token()
+def get_member(member_id: int):
+    member = db.session.get(Member, member_id)
+    if member is None:
+        raise NotFound(f"No member with id {member_id}.")
+    return jsonify(MemberOut().dump(member))

@@ -1,0 +1,73 @@
+"""The OpenAPI document, generated from the marshmallow schemas the API uses."""
+from __future__ import annotations
+
+from typing import Any
+
+from apispec import APISpec
+from apispec.ext.marshmallow import MarshmallowPlugin
+from flask import jsonify
+
+from service.schemas.member import MemberListOut, MemberOut, MemberQuery, NewsletterOut, PlanOut, SubscriptionOut
+from service.web.api import bp
+
+_ERROR = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["code", "message"],
+            "properties": {"code": {"type": "string"}, "message": {"type": "string"}, "fields": {"type": "object"}},
+        }
+    },
+}
+
+
+def _errors(*statuses: int) -> dict[str, Any]:
+    texts = {400: "Bad parameters", 401: "Missing, malformed or revoked token", 403: "Role too low",
+             404: "Not found"}
+    return {str(s): {"description": texts[s], "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}} for s in statuses}
+
+
+def _method_field(converter: Any, field: Any, **_: Any) -> dict[str, Any]:
+    """Describe `fields.Method` outputs from their metadata (a schema, or a plain type)."""
+    meta = field.metadata
+    if "schema" in meta:
+        ref = {"$ref": f"#/components/schemas/{meta['schema'].__name__.removesuffix('Out')}"}
+        if meta.get("many"):
+            return {"type": "array", "items": ref}
+        return {"allOf": [ref], "nullable": True} if field.allow_none else ref
+    if "type" in meta:
+        return {"type": meta["type"], **({"format": meta["format"]} if "format" in meta else {}),
+                **({"nullable": True} if field.allow_none else {})}
+    return {}
+
+
+def build_spec() -> dict[str, Any]:
+    plugin = MarshmallowPlugin(schema_name_resolver=lambda schema: None)
+    spec = APISpec(title="Membership staff API", version="1", openapi_version="3.0.3", plugins=[plugin])
+    plugin.converter.add_attribute_function(_method_field)
+    spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
+    spec.components.schema("Error", _ERROR)
+    for name, schema in (("Plan", PlanOut), ("Subscription", SubscriptionOut), ("Newsletter", NewsletterOut),
+                         ("Member", MemberOut), ("MemberList", MemberListOut)):
+        spec.components.schema(name, schema=schema)
+    security = [{"bearer": []}]
+    spec.path(path="/api/v1/members", operations={"get": {
+        "summary": "Find members", "operationId": "listMembers", "security": security,
+        "parameters": [{"in": "query", "schema": MemberQuery}],
+        "responses": {"200": {"description": "A page of members",
+                              "content": {"application/json": {"schema": "MemberList"}}}, **_errors(400, 401, 403)},
+    }})
+    spec.path(path="/api/v1/members/{member_id}", operations={"get": {
+        "summary": "One member", "operationId": "getMember", "security": security,
+        "parameters": [{"in": "path", "name": "member_id", "required": True, "schema": {"type": "integer"}}],
+        "responses": {"200": {"description": "The member", "content": {"application/json": {"schema": "Member"}}},
+                      **_errors(401, 403, 404)},
+    }})
+    return spec.to_dict()
+
+
+@bp.get("/openapi.json")
+def openapi_document():
+    return jsonify(build_spec())
