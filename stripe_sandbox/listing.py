@@ -1,0 +1,98 @@
+"""List objects, paging and `expand[]`, the same way for every resource."""
+from .wire import StripeError, integer, string, string_list
+
+PAGING = {"limit", "starting_after", "ending_before", "expand"}
+
+
+def public(obj: dict) -> dict:
+    """The object as Stripe shows it: private "_" bookkeeping keys removed."""
+    return {k: v for k, v in obj.items() if not k.startswith("_")}
+
+
+def page(objects: list[dict], params: dict, url: str) -> dict:
+    """A Stripe list object: newest-first `objects` cut by limit/starting_after/ending_before."""
+    limit = integer(params, "limit", 10, minimum=1)
+    if limit > 100:
+        raise StripeError("This value must be less than or equal to 100.",
+                          code="parameter_invalid_integer", param="limit")
+    after, before = string(params, "starting_after"), string(params, "ending_before")
+    if after and before:
+        raise StripeError("You may only specify one of these parameters: ending_before, starting_after.",
+                          code="parameters_exclusive", param="ending_before")
+    if after:
+        start = _index(objects, after, "starting_after") + 1
+        window, has_more = objects[start:start + limit], start + limit < len(objects)
+    elif before:
+        end = _index(objects, before, "ending_before")
+        start = max(0, end - limit)
+        window, has_more = objects[start:end], start > 0
+    else:
+        window, has_more = objects[:limit], len(objects) > limit
+    return {"object": "list", "data": [public(o) for o in window],
+            "has_more": has_more, "url": url}
+
+
+def _index(objects, obj_id, param):
+    for i, obj in enumerate(objects):
+        if obj["id"] == obj_id:
+            return i
+    raise StripeError(f"No such object: '{obj_id}'", code="resource_missing", param=param)
+
+
+def created_filter(params: dict, name: str = "created"):
+    """A predicate on `created` from `created=T` or `created[gte|gt|lte|lt]=T`."""
+    value = params.get(name)
+    if value is None:
+        return lambda ts: True
+    if not isinstance(value, dict):
+        exact = integer(params, name)
+        return lambda ts: ts == exact
+    bounds = {op: integer(value, op, label=f"{name}[{op}]") for op in value}
+    for op in bounds:
+        if op not in ("gt", "gte", "lt", "lte"):
+            raise StripeError(f"Received unknown parameter: {name}[{op}]",
+                              code="parameter_unknown", param=f"{name}[{op}]")
+    checks = {"gt": lambda a, b: a > b, "gte": lambda a, b: a >= b,
+              "lt": lambda a, b: a < b, "lte": lambda a, b: a <= b}
+    return lambda ts: all(checks[op](ts, bound) for op, bound in bounds.items())
+
+
+def expand(obj: dict, params: dict, load, virtual=None) -> dict:
+    """Replace ids named by `expand[]` paths with objects.
+
+    `load(id)` returns the stored object or None; `virtual[(object, key)]` builds
+    fields that only exist when expanded (a Checkout Session's `line_items`).
+    """
+    for path in string_list(params, "expand") or []:
+        _expand_path(obj, path.split("."), path, load, virtual or {})
+    return obj
+
+
+def _expand_path(node, parts, path, load, virtual):
+    key, rest = parts[0], parts[1:]
+    if node.get("object") == "list" and key == "data" and rest:
+        for item in node["data"]:
+            _expand_path(item, rest, path, load, virtual)
+        return
+    builder = virtual.get((node.get("object"), key))
+    if builder is not None and not rest:
+        node[key] = builder(node)
+        return
+    value = node.get(key)
+    if isinstance(value, str):
+        loaded = load(value)
+        if loaded is None:
+            raise StripeError(f"This property cannot be expanded ({path}).", param="expand")
+        node[key] = value = public(loaded)
+    if value is None and key in node:
+        return
+    if rest and isinstance(value, dict):
+        _expand_path(value, rest, path, load, virtual)
+    elif not isinstance(value, dict):
+        raise StripeError(f"This property cannot be expanded ({path}).", param="expand")
+
+
+def render(sb, obj: dict, params: dict, virtual=None) -> dict:
+    """`obj` (or a list object) made public and expanded per `expand[]`."""
+    shown = obj if obj.get("object") == "list" else public(obj)
+    return expand(shown, params, sb.store.get, virtual)

@@ -1,0 +1,21 @@
+"""Human-readable amounts for the hosted pages ("$5.00 / month")."""
+
+_SYMBOLS = {"usd": "$", "eur": "€", "gbp": "£", "cad": "CA$", "aud": "A$"}
+# Stripe's zero-decimal currencies that a newsroom might plausibly see.
+_ZERO_DECIMAL = {"jpy", "krw", "vnd", "clp", "isk"}
+
+
+def format_amount(amount: int, currency: str) -> str:
+    currency = currency.lower()
+    value = f"{amount:,}" if currency in _ZERO_DECIMAL else f"{amount / 100:,.2f}"
+    symbol = _SYMBOLS.get(currency)
+    return f"{symbol}{value}" if symbol else f"{value} {currency.upper()}"
+
+
+def format_price(price: dict, quantity: int = 1) -> str:
+    text = format_amount(price["unit_amount"] * quantity, price["currency"])
+    recurring = price.get("recurring")
+    if not recurring:
+        return text
+    count, interval = recurring["interval_count"], recurring["interval"]
+    return f"{text} / {interval}" if count == 1 else f"{text} / {count} {interval}s"

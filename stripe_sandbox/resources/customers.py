@@ -1,0 +1,88 @@
+"""Customers: POST/GET /v1/customers, POST /v1/customers/:id."""
+import secrets
+
+from ..api import endpoint
+from ..events import emit, save_updated
+from ..ids import new_id
+from ..listing import PAGING, created_filter, page, render
+from ..wire import no_such, metadata, reject_unknown, string
+
+WRITABLE = {"email", "name", "description", "metadata", "phone"}
+
+
+def new_customer(sb, *, email=None, name=None, description=None, meta=None, phone=None) -> dict:
+    """Store a customer and emit customer.created."""
+    customer = {
+        "id": new_id("cus_"), "object": "customer", "address": None, "balance": 0,
+        "created": sb.now(), "currency": None, "default_source": None, "delinquent": False,
+        "description": description, "discount": None, "email": email,
+        "invoice_prefix": secrets.token_hex(4).upper(),
+        "invoice_settings": {"custom_fields": None, "default_payment_method": None,
+                             "footer": None, "rendering_options": None},
+        "livemode": False, "metadata": meta or {}, "name": name, "next_invoice_sequence": 1,
+        "phone": phone, "preferred_locales": [], "shipping": None, "tax_exempt": "none",
+        "test_clock": None,
+    }
+    sb.store.put(customer)
+    emit(sb, "customer.created", customer)
+    return customer
+
+
+def get_customer(sb, customer_id: str, param: str = "id", status: int = 404) -> dict:
+    customer = sb.store.get(customer_id, "customer") if isinstance(customer_id, str) else None
+    if customer is None:
+        raise no_such("customer", customer_id, param, status)
+    return customer
+
+
+def update_customer(sb, customer: dict, changes: dict) -> dict:
+    """Apply top-level changes and emit customer.updated with previous_attributes."""
+    return save_updated(sb, "customer.updated", customer, {**customer, **changes})
+
+
+@endpoint("/customers", methods=["POST"])
+def create(sb, params):
+    reject_unknown(params, WRITABLE)
+    customer = new_customer(sb, email=string(params, "email"), name=string(params, "name"),
+                            description=string(params, "description"),
+                            meta=metadata(params), phone=string(params, "phone"))
+    return render(sb, customer, params)
+
+
+@endpoint("/customers/<customer_id>")
+def retrieve(sb, params, customer_id):
+    reject_unknown(params, set())
+    return render(sb, get_customer(sb, customer_id), params)
+
+
+@endpoint("/customers/<customer_id>", methods=["POST"])
+def update(sb, params, customer_id):
+    reject_unknown(params, WRITABLE | {"invoice_settings"})
+    customer = get_customer(sb, customer_id)
+    changes = {k: string(params, k) for k in ("email", "name", "description", "phone") if k in params}
+    changes = {k: (v or None) for k, v in changes.items()}
+    if "metadata" in params:
+        changes["metadata"] = metadata(params, current=customer["metadata"])
+    if "invoice_settings" in params:
+        changes["invoice_settings"] = _invoice_settings(sb, customer, params["invoice_settings"])
+    return render(sb, update_customer(sb, customer, changes), params)
+
+
+def _invoice_settings(sb, customer, value) -> dict:
+    settings = dict(customer["invoice_settings"])
+    reject_unknown(value if isinstance(value, dict) else {}, {"default_payment_method"},
+                   "invoice_settings")
+    pm_id = value.get("default_payment_method") if isinstance(value, dict) else None
+    if pm_id and sb.store.get(pm_id, "payment_method") is None:
+        raise no_such("PaymentMethod", pm_id, "invoice_settings[default_payment_method]", 400)
+    settings["default_payment_method"] = pm_id or None
+    return settings
+
+
+@endpoint("/customers")
+def list_(sb, params):
+    reject_unknown(params, PAGING | {"email", "created"})
+    email, in_range = string(params, "email"), created_filter(params)
+    found = [c for c in sb.store.all("customer")
+             if (email is None or c["email"] == email) and in_range(c["created"])]
+    return render(sb, page(found, params, "/v1/customers"), params)

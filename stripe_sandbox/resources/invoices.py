@@ -1,0 +1,118 @@
+"""Invoices for subscriptions: built open, paid by billing.py, listed here.
+
+Shaped for API version 2026-10-28: the subscription is at
+`invoice.parent.subscription_details.subscription` (no top-level
+`subscription`), and each line carries
+`parent.subscription_item_details.subscription`.
+"""
+from flask import request
+
+from ..api import endpoint
+from ..ids import new_id
+from ..listing import PAGING, created_filter, page, render
+from ..wire import choice, no_such, reject_unknown, string
+
+STATUSES = ("draft", "open", "paid", "uncollectible", "void")
+
+
+def new_invoice(sb, sub: dict, customer: dict, *, reason: str, period: tuple[int, int],
+                line_period: tuple[int, int], at: int) -> dict:
+    """An open (finalized) invoice for one period of `sub`; not yet stored or paid."""
+    invoice_id = new_id("in_")
+    lines = [_line(invoice_id, item, line_period) for item in sub["items"]["data"]]
+    total = sum(line["amount"] for line in lines)
+    number = f"{customer['invoice_prefix']}-{customer['next_invoice_sequence']:04d}"
+    return {
+        "id": invoice_id, "object": "invoice", "account_country": "US",
+        "account_name": "Stripe sandbox", "account_tax_ids": None, "amount_due": total,
+        "amount_overpaid": 0, "amount_paid": 0, "amount_remaining": total, "amount_shipping": 0,
+        "application": None, "attempt_count": 0, "attempted": False, "auto_advance": True,
+        "automatic_tax": {"enabled": False, "liability": None, "status": None,
+                          "disabled_reason": None, "provider": None},
+        "automatically_finalizes_at": None, "billing_reason": reason,
+        "collection_method": "charge_automatically", "created": at, "currency": sub["currency"],
+        "custom_fields": None, "customer": customer["id"], "customer_account": None,
+        "customer_address": None, "customer_email": customer["email"],
+        "customer_name": customer["name"], "customer_phone": customer["phone"],
+        "customer_shipping": None, "customer_tax_exempt": "none", "customer_tax_ids": [],
+        "default_payment_method": None, "default_source": None, "default_tax_rates": [],
+        "description": None, "discounts": [], "due_date": None, "effective_at": at,
+        "ending_balance": 0, "footer": None, "from_invoice": None,
+        "hosted_invoice_url": f"{request.url_root}invoices/{invoice_id}", "invoice_pdf": None,
+        "issuer": {"type": "self"}, "last_finalization_error": None, "latest_revision": None,
+        "lines": {"object": "list", "data": lines, "has_more": False,
+                  "url": f"/v1/invoices/{invoice_id}/lines"},
+        "livemode": False, "metadata": {}, "next_payment_attempt": None, "number": number,
+        "on_behalf_of": None,
+        "parent": {"quote_details": None, "type": "subscription_details",
+                   "subscription_details": {"metadata": dict(sub["metadata"]),
+                                            "subscription": sub["id"]}},
+        "payment_settings": {"default_mandate": None, "payment_method_options": None,
+                             "payment_method_types": None},
+        "period_end": period[1], "period_start": period[0], "post_payment_credit_notes_amount": 0,
+        "pre_payment_credit_notes_amount": 0, "receipt_number": None, "rendering": None,
+        "shipping_cost": None, "shipping_details": None, "starting_balance": 0,
+        "statement_descriptor": None, "status": "open",
+        "status_transitions": {"finalized_at": at, "marked_uncollectible_at": None,
+                               "paid_at": None, "voided_at": None},
+        "subtotal": total, "subtotal_excluding_tax": total, "test_clock": None, "total": total,
+        "total_discount_amounts": [], "total_excluding_tax": total,
+        "total_pretax_credit_amounts": [], "total_taxes": [], "webhooks_delivered_at": at,
+    }
+
+
+def _line(invoice_id: str, item: dict, period: tuple[int, int]) -> dict:
+    price, quantity = item["price"], item["quantity"]
+    amount = price["unit_amount"] * quantity
+    return {
+        "id": new_id("il_"), "object": "line_item", "amount": amount, "currency": price["currency"],
+        "description": f"{quantity} × {price.get('nickname') or 'Subscription'}",
+        "discount_amounts": [], "discountable": True, "discounts": [], "invoice": invoice_id,
+        "livemode": False, "metadata": {}, "period": {"start": period[0], "end": period[1]},
+        "pretax_credit_amounts": [], "quantity": quantity, "quantity_decimal": str(quantity),
+        "subtotal": amount, "taxes": [],
+        "parent": {"type": "subscription_item_details", "invoice_item_details": None,
+                   "subscription_item_details": {
+                       "invoice_item": None, "proration": False, "proration_details": {
+                           "credited_items": None},
+                       "subscription": item["subscription"], "subscription_item": item["id"]}},
+        "pricing": {"type": "price_details", "unit_amount_decimal": price["unit_amount_decimal"],
+                    "price_details": {"price": price["id"], "product": price["product"]}},
+    }
+
+
+def subscription_of(invoice: dict) -> str | None:
+    parent = invoice.get("parent") or {}
+    return (parent.get("subscription_details") or {}).get("subscription")
+
+
+def get_invoice(sb, invoice_id, param="id", status=404) -> dict:
+    invoice = sb.store.get(invoice_id, "invoice") if isinstance(invoice_id, str) else None
+    if invoice is None:
+        raise no_such("invoice", invoice_id, param, status)
+    return invoice
+
+
+@endpoint("/invoices/<invoice_id>")
+def retrieve(sb, params, invoice_id):
+    reject_unknown(params, set())
+    return render(sb, get_invoice(sb, invoice_id), params)
+
+
+@endpoint("/invoices/<invoice_id>/lines")
+def lines(sb, params, invoice_id):
+    reject_unknown(params, PAGING)
+    invoice = get_invoice(sb, invoice_id)
+    return render(sb, page(invoice["lines"]["data"], params, invoice["lines"]["url"]), params)
+
+
+@endpoint("/invoices")
+def list_(sb, params):
+    reject_unknown(params, PAGING | {"customer", "subscription", "status", "created",
+                                     "collection_method"})
+    customer, sub = string(params, "customer"), string(params, "subscription")
+    status, in_range = choice(params, "status", STATUSES), created_filter(params)
+    found = [i for i in sb.store.all("invoice", customer)
+             if (sub is None or subscription_of(i) == sub)
+             and (status is None or i["status"] == status) and in_range(i["created"])]
+    return render(sb, page(found, params, "/v1/invoices"), params)
