@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# The suite, twice: on SQLite, then on PostgreSQL (TEST_DATABASE_URL, or the local
+# server at 127.0.0.1:5432 when one answers). REQUIRE_POSTGRES=1 (CI) makes a
+# missing PostgreSQL a failure instead of a skipped pass.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=.venv/bin/python
+PG_URL="${TEST_DATABASE_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/test}"
+
+echo "== test suite on SQLite"
+TEST_DATABASE_URL= "$PY" -m pytest "$@"
+
+if "$PY" scripts/pg_ready.py "$PG_URL"; then
+  echo "== test suite on PostgreSQL ($PG_URL)"
+  TEST_DATABASE_URL="$PG_URL" "$PY" -m pytest "$@"
+elif [ "${REQUIRE_POSTGRES:-0}" = 1 ]; then
+  echo "PostgreSQL is required (REQUIRE_POSTGRES=1) but $PG_URL does not answer." >&2
+  exit 1
+else
+  echo "== PostgreSQL pass SKIPPED: nothing answers at $PG_URL."
+  echo "   Start PostgreSQL there, or set TEST_DATABASE_URL=postgresql+psycopg://USER@HOST:PORT/DB, and run make test again."
+fi
