@@ -29,7 +29,7 @@ class Receiver:
                 with receiver.cond:
                     failing = receiver.fail_next > 0
                     receiver.fail_next -= 1 if failing else 0
-                    receiver.received.append({"body": body, "headers": dict(self.headers),
+                    receiver.received.append({"body": body, "headers": dict(self.headers), "path": self.path,
                                               "status": 500 if failing else 200})
                     receiver.cond.notify_all()
                 self.send_response(500 if failing else 200)
