@@ -10,6 +10,7 @@ from service.cli import register_cli
 from service.config import INSTANCE_DIR, load_config
 from service.errors import register_error_handlers
 from service.extensions import init_extensions
+from service.gateways import init_gateways
 from service.logs import configure_logging
 from service.web import register_blueprints
 
@@ -19,6 +20,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config.update(load_config(config))
     configure_logging(app)
     init_extensions(app)
+    init_gateways(app)
     register_blueprints(app)
     register_error_handlers(app)
     register_cli(app)

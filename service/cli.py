@@ -171,6 +171,39 @@ def token_revoke(token_id: int) -> None:
     click.echo(f"revoked token {token.id} ({token.prefix}...)")
 
 
+# --- plans ----------------------------------------------------------------------
+
+
+@main.group("plans")
+def plans_group() -> None:
+    """Membership plans and their Stripe prices."""
+
+
+@plans_group.command("sync")
+@with_appcontext
+def plans_sync() -> None:
+    """Create or find each plan's Stripe Product and Price by lookup key. Safe to run again."""
+    from service.domain.plans import active_plans, sync_plan
+    from service.gateways import billing
+
+    for plan in active_plans():
+        changed = sync_plan(plan, billing())
+        db.session.commit()
+        click.echo(f"{plan.code:14} {plan.stripe_price_id}  {'updated' if changed else 'unchanged'}")
+
+
+@plans_group.command("list")
+@with_appcontext
+def plans_list() -> None:
+    """Show the plans, their amounts and Stripe prices."""
+    from service.domain.plans import active_plans
+
+    for plan in active_plans():
+        amount = f"{plan.amount / 100:.2f} {plan.currency.upper()}/{plan.interval}"
+        extra = f" (pay what you want, from {plan.min_amount / 100:.2f})" if plan.pay_what_you_want else ""
+        click.echo(f"{plan.code:14} {amount}{extra}  {plan.stripe_price_id or 'not synced'}")
+
+
 # --- serving ------------------------------------------------------------------
 
 

@@ -63,6 +63,32 @@ class BillingError(DomainError):
     code = "billing_error"
 
 
+class BillingUnavailable(BillingError):
+    """Stripe could not be reached, or kept failing, after the SDK's retries."""
+
+    status = 503
+    code = "billing_unavailable"
+
+
+class BillingNotFound(BillingError):
+    """Stripe has no object with that id."""
+
+    status = 404
+    code = "billing_not_found"
+
+
+class PaymentDeclined(BillingError):
+    status = 402
+    code = "payment_declined"
+
+
+class WebhookSignatureInvalid(DomainError):
+    """A webhook body that no configured secret signed, or signed too long ago."""
+
+    status = 400
+    code = "invalid_signature"
+
+
 def wants_json() -> bool:
     if request.path.startswith(("/api/", "/webhooks/")):
         return True

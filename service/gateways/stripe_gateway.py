@@ -1,0 +1,223 @@
+"""Billing through Stripe's API, with the official SDK. The only place `stripe` is imported
+(with stripe_webhooks.py).
+
+The same code talks to Stripe and to the local sandbox: `STRIPE_API_BASE` only
+changes the address. Every method returns Stripe's objects as plain dicts (the
+shapes of the pinned API version), so domain code never sees an SDK type, and
+raises only the service's own `BillingError` family, never a `stripe` exception.
+
+Every POST carries an idempotency key built from our own ids (`idempotency_key`),
+so a retried request can never create a second customer, checkout or cancellation.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import stripe
+
+from service.errors import BillingError, BillingNotFound, BillingUnavailable, PaymentDeclined
+
+# The API version the pinned SDK (stripe==16.1.0) ships with. Pinning both means
+# an SDK upgrade that changes object shapes cannot slip in unnoticed.
+STRIPE_API_VERSION = "2026-10-28.endive"
+if stripe.api_version != STRIPE_API_VERSION:  # pragma: no cover - guards an unreviewed upgrade
+    raise RuntimeError(f"stripe SDK speaks {stripe.api_version}, the service is pinned to {STRIPE_API_VERSION}")
+
+Obj = dict[str, Any]
+
+
+def idempotency_key(*parts: object) -> str:
+    """A key from our own ids, e.g. idempotency_key("member", 42, "customer")."""
+    return "membership-" + "-".join(str(p) for p in parts)
+
+
+@contextmanager
+def _translated() -> Iterator[None]:
+    """Turn the SDK's exceptions into the service's own, with a message a person can act on."""
+    try:
+        yield
+    except stripe.CardError as exc:
+        raise PaymentDeclined(exc.user_message or "The card was declined.", code=exc.code or "card_declined") from None
+    except stripe.InvalidRequestError as exc:
+        if exc.code == "resource_missing":
+            raise BillingNotFound(f"Stripe has no such object: {exc.user_message}") from None
+        where = f" (parameter {exc.param})" if exc.param else ""
+        raise BillingError(f"Stripe refused the request{where}: {exc.user_message}", code=exc.code or "invalid_request") from None
+    except stripe.IdempotencyError as exc:
+        raise BillingError(f"Stripe saw this request before with other details: {exc.user_message}",
+                           code="idempotency_conflict") from None
+    except (stripe.AuthenticationError, stripe.PermissionError):
+        raise BillingError("Stripe refused our API key; check STRIPE_SECRET_KEY.", code="billing_auth") from None
+    except (stripe.APIConnectionError, stripe.RateLimitError, stripe.APIError) as exc:
+        raise BillingUnavailable(f"Stripe is unavailable right now ({type(exc).__name__}); try again shortly.") from None
+    except stripe.StripeError as exc:
+        raise BillingError(f"Stripe error: {exc.user_message or type(exc).__name__}") from None
+
+
+class StripeGateway:
+    """The billing gateway. One instance per app; safe to share between threads."""
+
+    def __init__(self, api_key: str, *, api_base: str = "", max_network_retries: int = 3, timeout: float = 20.0):
+        addresses: dict[str, str] = {"api": api_base.rstrip("/")} if api_base else {}
+        self.livemode = api_key.startswith(("sk_live_", "rk_live_"))
+        self._client = stripe.StripeClient(
+            api_key,
+            stripe_version=STRIPE_API_VERSION,
+            base_addresses=addresses,  # type: ignore[arg-type]
+            # The SDK retries connection errors, 409s, 429s and 5xx with backoff,
+            # reusing the request's idempotency key.
+            max_network_retries=max_network_retries,
+            http_client=stripe.RequestsClient(timeout=timeout),
+        )
+        self._v1 = self._client.v1
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> StripeGateway:
+        return cls(config["STRIPE_SECRET_KEY"], api_base=config.get("STRIPE_API_BASE", ""))
+
+    @staticmethod
+    def _opts(key: str) -> dict[str, str]:
+        return {"idempotency_key": key}
+
+    # --- customers ----------------------------------------------------------
+
+    def create_customer(self, *, member_id: int, email: str, name: str) -> Obj:
+        """Create the member's one Stripe customer (keyed by member id, so never twice)."""
+        params = {"email": email, "name": name, "metadata": {"member_id": str(member_id)}}
+        with _translated():
+            return self._v1.customers.create(params, self._opts(idempotency_key("member", member_id, "customer"))).to_dict()
+
+    def ensure_customer(self, *, member_id: int, email: str, name: str, customer_id: str | None) -> Obj:
+        """The member's existing customer, or a new one if they have none (or it was deleted)."""
+        if customer_id:
+            try:
+                customer = self.retrieve_customer(customer_id)
+                if not customer.get("deleted"):
+                    return customer
+            except BillingNotFound:
+                pass
+        return self.create_customer(member_id=member_id, email=email, name=name)
+
+    def retrieve_customer(self, customer_id: str) -> Obj:
+        with _translated():
+            return self._v1.customers.retrieve(customer_id).to_dict()
+
+    def update_customer(self, customer_id: str, *, key: str, email: str | None = None, name: str | None = None) -> Obj:
+        """Change the customer's email or name; `key` names this change (e.g. an audit entry id)."""
+        params = {k: v for k, v in (("email", email), ("name", name)) if v is not None}
+        with _translated():
+            return self._v1.customers.update(customer_id, params, self._opts(idempotency_key("customer", customer_id, key))).to_dict()
+
+    # --- catalog ------------------------------------------------------------
+
+    def find_price(self, lookup_key: str) -> Obj | None:
+        """The active price with this lookup key, or None."""
+        with _translated():
+            found = self._v1.prices.list({"lookup_keys": [lookup_key], "active": True, "limit": 1})
+        return found.data[0].to_dict() if found.data else None
+
+    def ensure_price(self, *, lookup_key: str, product_name: str, amount: int, currency: str, interval: str) -> Obj:
+        """Find the price by lookup key, or create its product and price. Safe to run again."""
+        existing = self.find_price(lookup_key)
+        if existing is not None:
+            return existing
+        key = idempotency_key("price", lookup_key, amount, currency, interval)
+        with _translated():
+            product = self._v1.products.create(
+                {"name": product_name, "metadata": {"lookup_key": lookup_key}}, self._opts(key + "-product"))
+            price = self._v1.prices.create(
+                {"product": product.id, "unit_amount": amount, "currency": currency, "recurring": {"interval": interval},
+                 "lookup_key": lookup_key, "transfer_lookup_key": True}, self._opts(key))
+        return price.to_dict()
+
+    # --- checkout -----------------------------------------------------------
+
+    def create_checkout_session(self, *, member_id: int, customer_id: str, line_item: Obj, success_url: str,
+                                cancel_url: str, key: str) -> Obj:
+        """A subscription Checkout Session for the member's customer.
+
+        `line_item` is {"price": id} or {"price_data": {...}} (pay what you want);
+        `success_url` should carry {CHECKOUT_SESSION_ID}; `key` names the attempt.
+        """
+        params = {
+            "mode": "subscription",
+            "customer": customer_id,
+            "client_reference_id": str(member_id),
+            "metadata": {"member_id": str(member_id)},
+            "subscription_data": {"metadata": {"member_id": str(member_id)}},
+            "line_items": [{**line_item, "quantity": 1}],
+            "success_url": success_url,
+            "cancel_url": cancel_url,
+        }
+        with _translated():
+            return self._v1.checkout.sessions.create(params, self._opts(idempotency_key("checkout", key))).to_dict()
+
+    def retrieve_checkout_session(self, session_id: str) -> Obj:
+        with _translated():
+            return self._v1.checkout.sessions.retrieve(session_id).to_dict()
+
+    def expire_checkout_session(self, session_id: str) -> Obj:
+        with _translated():
+            return self._v1.checkout.sessions.expire(session_id, None, self._opts(idempotency_key("expire", session_id))).to_dict()
+
+    # --- subscriptions and invoices -----------------------------------------
+
+    def retrieve_subscription(self, subscription_id: str) -> Obj:
+        with _translated():
+            return self._v1.subscriptions.retrieve(subscription_id).to_dict()
+
+    def list_subscriptions(self, *, customer: str | None = None, status: str = "all") -> Iterator[Obj]:
+        """Every subscription (of one customer, or of the account), page by page."""
+        params: dict[str, Any] = {"status": status, "limit": 100}
+        if customer:
+            params["customer"] = customer
+        with _translated():
+            for sub in self._v1.subscriptions.list(params).auto_paging_iter():
+                yield sub.to_dict()
+
+    def set_cancel_at_period_end(self, subscription_id: str, cancel: bool, *, key: str) -> Obj:
+        """Cancel at the end of the paid period (True), or undo that (False)."""
+        with _translated():
+            return self._v1.subscriptions.update(
+                subscription_id, {"cancel_at_period_end": cancel},
+                self._opts(idempotency_key("sub", subscription_id, "cancel-at-period-end", cancel, key))).to_dict()
+
+    def cancel_subscription_now(self, subscription_id: str, *, key: str) -> Obj:
+        with _translated():
+            return self._v1.subscriptions.cancel(
+                subscription_id, None, self._opts(idempotency_key("sub", subscription_id, "cancel-now", key))).to_dict()
+
+    def retrieve_invoice(self, invoice_id: str) -> Obj:
+        with _translated():
+            return self._v1.invoices.retrieve(invoice_id).to_dict()
+
+    def list_invoices(self, *, customer: str) -> Iterator[Obj]:
+        with _translated():
+            for invoice in self._v1.invoices.list({"customer": customer, "limit": 100}).auto_paging_iter():
+                yield invoice.to_dict()
+
+    # --- portal and events --------------------------------------------------
+
+    def create_portal_session(self, *, customer_id: str, return_url: str, key: str) -> Obj:
+        """A billing portal session for this customer only; `key` names the request."""
+        with _translated():
+            return self._v1.billing_portal.sessions.create(
+                {"customer": customer_id, "return_url": return_url},
+                self._opts(idempotency_key("portal", customer_id, key))).to_dict()
+
+    def list_events(self, *, created_gte: int | None = None, types: list[str] | None = None) -> Iterator[Obj]:
+        """Events, newest first, page by page (Stripe keeps the last 30 days)."""
+        params: dict[str, Any] = {"limit": 100}
+        if created_gte is not None:
+            params["created"] = {"gte": created_gte}
+        if types:
+            params["types"] = types
+        with _translated():
+            for event in self._v1.events.list(params).auto_paging_iter():
+                yield event.to_dict()
+
+    def retrieve_event(self, event_id: str) -> Obj:
+        with _translated():
+            return self._v1.events.retrieve(event_id).to_dict()
