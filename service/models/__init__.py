@@ -1,5 +1,14 @@
 """All models, imported here so that metadata and Alembic see every table."""
-from service.models.billing import Interval, Invoice, InvoiceStatus, Plan, Subscription, SubscriptionStatus
+from service.models.billing import (
+    BillingIssue,
+    Interval,
+    Invoice,
+    InvoiceStatus,
+    IssueKind,
+    Plan,
+    Subscription,
+    SubscriptionStatus,
+)
 from service.models.events import InboxStatus, OutboxMessage, OutboxStatus, StripeEvent
 from service.models.member import ActivityKind, Member, MemberActivity, MemberStatus, normalize_email
 from service.models.newsletter import (
@@ -16,6 +25,7 @@ __all__ = [
     "ActivityKind",
     "ApiToken",
     "AuditEntry",
+    "BillingIssue",
     "ConsentAction",
     "ConsentRecord",
     "ConsentSource",
@@ -23,6 +33,7 @@ __all__ = [
     "Interval",
     "Invoice",
     "InvoiceStatus",
+    "IssueKind",
     "ListStatus",
     "ListSubscription",
     "Member",

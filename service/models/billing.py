@@ -5,7 +5,7 @@ import enum
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from service.db import Base, str_enum, utcnow
@@ -111,3 +111,29 @@ class Invoice(Base):
     stripe_created_at: Mapped[datetime]
     paid_at: Mapped[datetime | None]
     synced_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class IssueKind(enum.StrEnum):
+    REFUND = "refund"
+    DISPUTE = "dispute"
+    DUPLICATE_SUBSCRIPTION = "duplicate_subscription"
+
+
+class BillingIssue(Base):
+    """Something about a member's money that staff should look at: a refund, a dispute,
+    or two subscriptions granting access at once. Recorded once per Stripe object."""
+
+    __tablename__ = "billing_issues"
+    __table_args__ = (UniqueConstraint("kind", "stripe_object_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[IssueKind] = mapped_column(str_enum(IssueKind, "billing_issue_kind"))
+    # re_/ch_ for refunds, dp_ for disputes, sub_ for duplicate subscriptions.
+    stripe_object_id: Mapped[str] = mapped_column(String(255))
+    amount: Mapped[int | None] = mapped_column(Integer)
+    currency: Mapped[str | None] = mapped_column(String(3))
+    detail: Mapped[str] = mapped_column(Text, default="")
+    stripe_event_id: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    resolved_at: Mapped[datetime | None]

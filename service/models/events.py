@@ -41,6 +41,10 @@ class StripeEvent(Base):
     )
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
+    # Why an event was ignored (not ours, other mode, unknown type), for staff.
+    detail: Mapped[str | None] = mapped_column(Text)
+    # When a failed apply is due again (exponential backoff); None once settled.
+    next_attempt_at: Mapped[datetime | None]
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
     applied_at: Mapped[datetime | None]
 
@@ -61,6 +65,8 @@ class OutboxMessage(Base):
     topic: Mapped[str] = mapped_column(String(100))
     # Messages with the same key are delivered in id order (e.g. one member's list changes).
     key: Mapped[str] = mapped_column(String(255), index=True)
+    # Set for messages that must exist once only (e.g. one email per invoice attempt).
+    dedupe_key: Mapped[str | None] = mapped_column(String(255), unique=True)
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
     status: Mapped[OutboxStatus] = mapped_column(
         str_enum(OutboxStatus, "outbox_status"), default=OutboxStatus.PENDING
