@@ -104,11 +104,20 @@ def client(app: Flask, db_session: Session) -> FlaskClient:
 
 @pytest.fixture
 def cli(app: Flask, db_session: Session) -> Any:
-    """Invoke `membership` subcommands in-process, inside the test's transaction."""
+    """Invoke `membership` subcommands in-process, inside the test's transaction.
+
+    Runs the `membership` group itself (not `app.cli`), so errors are reported
+    the way operators see them: one line and a non-zero exit.
+    """
+    from flask.cli import ScriptInfo
+
+    from service.cli import main
+
     runner = app.test_cli_runner()
 
     def invoke(*args: str, input: str | None = None) -> Any:
-        return runner.invoke(args=list(args), input=input)
+        info = ScriptInfo(create_app=lambda: app, load_dotenv_defaults=False)
+        return runner.invoke(main, args=list(args), input=input, obj=info, prog_name="membership")
 
     return invoke
 
