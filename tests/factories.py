@@ -45,7 +45,7 @@ def make_subscription(
     sub = Subscription(
         member=member,
         plan=chosen,
-        stripe_subscription_id=f"sub_test{n:06d}",
+        stripe_subscription_id=fields.pop("stripe_subscription_id", f"sub_test{n:06d}"),
         status=status,
         amount=chosen.amount,
         currency=chosen.currency,

@@ -22,7 +22,6 @@ def test_the_migration_seeds_the_three_plans(db_session):
 
 def test_stripe_subscription_id_is_unique(db_session):
     first, second = make_member(), make_member()
-    taken = make_subscription(first).stripe_subscription_id
+    make_subscription(first, stripe_subscription_id="sub_shared")
     with pytest.raises(IntegrityError), db_session.begin_nested():
-        make_subscription(second).stripe_subscription_id = taken
-        db_session.flush()
+        make_subscription(second, stripe_subscription_id="sub_shared")
