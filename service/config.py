@@ -58,6 +58,20 @@ def _dev_secret_key() -> str:
     return path.read_text().strip()
 
 
+def _check_mail_and_newsletters(config: dict[str, Any]) -> None:
+    mail_url = config["MAIL_URL"].strip()
+    if mail_url != "console" and not mail_url.startswith(("smtp://", "smtps://")):
+        raise ConfigError(f"MAIL_URL must be smtp://HOST:PORT, smtps://HOST:PORT or console, got {mail_url.split(':')[0]!r}")
+    if config["MAILCHIMP_REMOVAL"] not in ("archive", "unsubscribe"):
+        raise ConfigError(f"MAILCHIMP_REMOVAL must be 'archive' or 'unsubscribe', got {config['MAILCHIMP_REMOVAL']!r}")
+    if config["NEWSLETTER_PROVIDER"] == "mailchimp":
+        key = config["MAILCHIMP_API_KEY"]
+        if not key:
+            raise ConfigError("NEWSLETTER_PROVIDER=mailchimp needs MAILCHIMP_API_KEY")
+        if not config["MAILCHIMP_API_BASE"] and "-" not in key:
+            raise ConfigError("MAILCHIMP_API_KEY should end in its data centre (like ...-us6), or set MAILCHIMP_API_BASE")
+
+
 def load_config(overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None) -> dict[str, Any]:
     """Build the settings: environment first, then explicit overrides (tests)."""
     # String overrides are read exactly like environment variables; others are final values.
@@ -102,6 +116,8 @@ def load_config(overrides: Mapping[str, Any] | None = None, environ: Mapping[str
         "STRIPE_WEBHOOK_SECRETS": webhook_secrets,
         "STRIPE_API_BASE": get("STRIPE_API_BASE", f"{base_url}/_sandbox" if backend == "sandbox" else ""),
         "SANDBOX_DB": get("SANDBOX_DB", str(INSTANCE_DIR / "sandbox.sqlite3")),
+        # Apply webhooks in the request (default), or only store them for `membership worker`.
+        "WEBHOOK_APPLY_INLINE": _bool("WEBHOOK_APPLY_INLINE", get("WEBHOOK_APPLY_INLINE", "true")),
         "PAST_DUE_GRACE_DAYS": _int("PAST_DUE_GRACE_DAYS", get("PAST_DUE_GRACE_DAYS", "7")),
         "MAIL_URL": get("MAIL_URL", "console"),
         "MAIL_FROM": get("MAIL_FROM", "Membership <members@localhost>"),
@@ -109,7 +125,13 @@ def load_config(overrides: Mapping[str, Any] | None = None, environ: Mapping[str
         "MAILCHIMP_API_KEY": get("MAILCHIMP_API_KEY"),
         "MAILCHIMP_LIST_ID": get("MAILCHIMP_LIST_ID"),
         "MAILCHIMP_API_BASE": get("MAILCHIMP_API_BASE"),
-        "OUTBOX_MAX_ATTEMPTS": _int("OUTBOX_MAX_ATTEMPTS", get("OUTBOX_MAX_ATTEMPTS", "8"), minimum=1),
+        "MAILCHIMP_REMOVAL": get("MAILCHIMP_REMOVAL", "archive"),
+        # 15 attempts with the default backoff span about a day and a half of provider outage.
+        "OUTBOX_MAX_ATTEMPTS": _int("OUTBOX_MAX_ATTEMPTS", get("OUTBOX_MAX_ATTEMPTS", "15"), minimum=1),
+        "OUTBOX_BACKOFF_SECONDS": _int("OUTBOX_BACKOFF_SECONDS", get("OUTBOX_BACKOFF_SECONDS", "60"), minimum=1),
+        "OUTBOX_BACKOFF_MAX_SECONDS": _int("OUTBOX_BACKOFF_MAX_SECONDS",
+                                           get("OUTBOX_BACKOFF_MAX_SECONDS", str(6 * 3600)), minimum=1),
+        "OUTBOX_DELIVER_INLINE": _bool("OUTBOX_DELIVER_INLINE", get("OUTBOX_DELIVER_INLINE", "true")),
         "RATELIMIT_ENABLED": _bool("RATELIMIT_ENABLED", get("RATELIMIT_ENABLED", "true")),
         "RATELIMIT_STORAGE_URI": get("RATELIMIT_STORAGE_URI", "memory://"),
         "LOG_LEVEL": get("LOG_LEVEL", "INFO").upper(),
@@ -125,6 +147,7 @@ def load_config(overrides: Mapping[str, Any] | None = None, environ: Mapping[str
     }
     if config["NEWSLETTER_PROVIDER"] not in ("local", "mailchimp"):
         raise ConfigError(f"NEWSLETTER_PROVIDER must be 'local' or 'mailchimp', got {config['NEWSLETTER_PROVIDER']!r}")
+    _check_mail_and_newsletters(config)
     if config["LOG_FORMAT"] not in ("json", "text"):
         raise ConfigError(f"LOG_FORMAT must be 'json' or 'text', got {config['LOG_FORMAT']!r}")
     config.update({k: v for k, v in overrides.items() if not isinstance(v, str)})

@@ -11,8 +11,10 @@ so a retried request can never create a second customer, checkout or cancellatio
 """
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
+from decimal import Decimal
 from typing import Any
 
 import stripe
@@ -26,6 +28,22 @@ if stripe.api_version != STRIPE_API_VERSION:  # pragma: no cover - guards an unr
     raise RuntimeError(f"stripe SDK speaks {stripe.api_version}, the service is pinned to {STRIPE_API_VERSION}")
 
 Obj = dict[str, Any]
+
+
+def _plain(obj: Any) -> Obj:
+    """A StripeObject as JSON-safe dicts: decimals (the `*_decimal` fields) become strings,
+    as they are on the wire, so objects can be stored and compared as Stripe sent them."""
+    return _json_safe(obj.to_dict())
+
+
+def _json_safe(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, Decimal):
+        return str(value)
+    return value
 
 
 def idempotency_key(*parts: object) -> str:
@@ -84,10 +102,13 @@ class StripeGateway:
     # --- customers ----------------------------------------------------------
 
     def create_customer(self, *, member_id: int, email: str, name: str) -> Obj:
-        """Create the member's one Stripe customer (keyed by member id, so never twice)."""
+        """Create the member's one Stripe customer (keyed by member id and email, so never twice;
+        the email part keeps a reused id in a fresh database from colliding with an old key)."""
         params = {"email": email, "name": name, "metadata": {"member_id": str(member_id)}}
+        digest = hashlib.sha256(email.encode()).hexdigest()[:16]
         with _translated():
-            return self._v1.customers.create(params, self._opts(idempotency_key("member", member_id, "customer"))).to_dict()
+            return _plain(self._v1.customers.create(
+                params, self._opts(idempotency_key("member", member_id, digest, "customer"))))
 
     def ensure_customer(self, *, member_id: int, email: str, name: str, customer_id: str | None) -> Obj:
         """The member's existing customer, or a new one if they have none (or it was deleted)."""
@@ -102,13 +123,13 @@ class StripeGateway:
 
     def retrieve_customer(self, customer_id: str) -> Obj:
         with _translated():
-            return self._v1.customers.retrieve(customer_id).to_dict()
+            return _plain(self._v1.customers.retrieve(customer_id))
 
     def update_customer(self, customer_id: str, *, key: str, email: str | None = None, name: str | None = None) -> Obj:
         """Change the customer's email or name; `key` names this change (e.g. an audit entry id)."""
         params = {k: v for k, v in (("email", email), ("name", name)) if v is not None}
         with _translated():
-            return self._v1.customers.update(customer_id, params, self._opts(idempotency_key("customer", customer_id, key))).to_dict()
+            return _plain(self._v1.customers.update(customer_id, params, self._opts(idempotency_key("customer", customer_id, key))))
 
     # --- catalog ------------------------------------------------------------
 
@@ -116,7 +137,7 @@ class StripeGateway:
         """The active price with this lookup key, or None."""
         with _translated():
             found = self._v1.prices.list({"lookup_keys": [lookup_key], "active": True, "limit": 1})
-        return found.data[0].to_dict() if found.data else None
+        return _plain(found.data[0]) if found.data else None
 
     def ensure_price(self, *, lookup_key: str, product_name: str, amount: int, currency: str, interval: str) -> Obj:
         """Find the price by lookup key, or create its product and price. Safe to run again."""
@@ -130,7 +151,7 @@ class StripeGateway:
             price = self._v1.prices.create(
                 {"product": product.id, "unit_amount": amount, "currency": currency, "recurring": {"interval": interval},
                  "lookup_key": lookup_key, "transfer_lookup_key": True}, self._opts(key))
-        return price.to_dict()
+        return _plain(price)
 
     # --- checkout -----------------------------------------------------------
 
@@ -152,21 +173,21 @@ class StripeGateway:
             "cancel_url": cancel_url,
         }
         with _translated():
-            return self._v1.checkout.sessions.create(params, self._opts(idempotency_key("checkout", key))).to_dict()
+            return _plain(self._v1.checkout.sessions.create(params, self._opts(idempotency_key("checkout", key))))
 
     def retrieve_checkout_session(self, session_id: str) -> Obj:
         with _translated():
-            return self._v1.checkout.sessions.retrieve(session_id).to_dict()
+            return _plain(self._v1.checkout.sessions.retrieve(session_id))
 
     def expire_checkout_session(self, session_id: str) -> Obj:
         with _translated():
-            return self._v1.checkout.sessions.expire(session_id, None, self._opts(idempotency_key("expire", session_id))).to_dict()
+            return _plain(self._v1.checkout.sessions.expire(session_id, None, self._opts(idempotency_key("expire", session_id))))
 
     # --- subscriptions and invoices -----------------------------------------
 
     def retrieve_subscription(self, subscription_id: str) -> Obj:
         with _translated():
-            return self._v1.subscriptions.retrieve(subscription_id).to_dict()
+            return _plain(self._v1.subscriptions.retrieve(subscription_id))
 
     def list_subscriptions(self, *, customer: str | None = None, status: str = "all") -> Iterator[Obj]:
         """Every subscription (of one customer, or of the account), page by page."""
@@ -175,37 +196,41 @@ class StripeGateway:
             params["customer"] = customer
         with _translated():
             for sub in self._v1.subscriptions.list(params).auto_paging_iter():
-                yield sub.to_dict()
+                yield _plain(sub)
 
     def set_cancel_at_period_end(self, subscription_id: str, cancel: bool, *, key: str) -> Obj:
         """Cancel at the end of the paid period (True), or undo that (False)."""
         with _translated():
-            return self._v1.subscriptions.update(
+            return _plain(self._v1.subscriptions.update(
                 subscription_id, {"cancel_at_period_end": cancel},
-                self._opts(idempotency_key("sub", subscription_id, "cancel-at-period-end", cancel, key))).to_dict()
+                self._opts(idempotency_key("sub", subscription_id, "cancel-at-period-end", cancel, key))))
 
     def cancel_subscription_now(self, subscription_id: str, *, key: str) -> Obj:
         with _translated():
-            return self._v1.subscriptions.cancel(
-                subscription_id, None, self._opts(idempotency_key("sub", subscription_id, "cancel-now", key))).to_dict()
+            return _plain(self._v1.subscriptions.cancel(
+                subscription_id, None, self._opts(idempotency_key("sub", subscription_id, "cancel-now", key))))
 
     def retrieve_invoice(self, invoice_id: str) -> Obj:
         with _translated():
-            return self._v1.invoices.retrieve(invoice_id).to_dict()
+            return _plain(self._v1.invoices.retrieve(invoice_id))
 
     def list_invoices(self, *, customer: str) -> Iterator[Obj]:
         with _translated():
             for invoice in self._v1.invoices.list({"customer": customer, "limit": 100}).auto_paging_iter():
-                yield invoice.to_dict()
+                yield _plain(invoice)
+
+    def retrieve_charge(self, charge_id: str) -> Obj:
+        with _translated():
+            return _plain(self._v1.charges.retrieve(charge_id))
 
     # --- portal and events --------------------------------------------------
 
     def create_portal_session(self, *, customer_id: str, return_url: str, key: str) -> Obj:
         """A billing portal session for this customer only; `key` names the request."""
         with _translated():
-            return self._v1.billing_portal.sessions.create(
+            return _plain(self._v1.billing_portal.sessions.create(
                 {"customer": customer_id, "return_url": return_url},
-                self._opts(idempotency_key("portal", customer_id, key))).to_dict()
+                self._opts(idempotency_key("portal", customer_id, key))))
 
     def list_events(self, *, created_gte: int | None = None, types: list[str] | None = None) -> Iterator[Obj]:
         """Events, newest first, page by page (Stripe keeps the last 30 days)."""
@@ -216,8 +241,8 @@ class StripeGateway:
             params["types"] = types
         with _translated():
             for event in self._v1.events.list(params).auto_paging_iter():
-                yield event.to_dict()
+                yield _plain(event)
 
     def retrieve_event(self, event_id: str) -> Obj:
         with _translated():
-            return self._v1.events.retrieve(event_id).to_dict()
+            return _plain(self._v1.events.retrieve(event_id))

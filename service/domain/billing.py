@@ -1,0 +1,190 @@
+"""Billing state: Stripe's current objects mirrored into the member store.
+
+Every function here takes a *fresh* object read through the gateway (never a
+webhook snapshot, which may be older than what we already stored) and the
+member it belongs to, already locked with `lock_member`. So two deliveries for
+one member are applied one after the other, each writing what Stripe says now.
+"""
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import or_, select
+
+from service.domain.access import GRANTING
+from service.domain.members import refresh_status
+from service.extensions import db
+from service.logs import log_event
+from service.models import (
+    BillingIssue,
+    Interval,
+    Invoice,
+    InvoiceStatus,
+    IssueKind,
+    Member,
+    MemberStatus,
+    Plan,
+    Subscription,
+    SubscriptionStatus,
+)
+
+logger = logging.getLogger(__name__)
+Obj = dict[str, Any]
+
+
+class NotOurs(Exception):
+    """A genuine Stripe object that belongs to no member of ours; the message says why."""
+
+
+def ts(value: int | None) -> datetime | None:
+    return datetime.fromtimestamp(value, UTC) if value is not None else None
+
+
+def stripe_id(value: str | Obj | None) -> str | None:
+    """An id from a field that is either the id or the expanded object."""
+    return value.get("id") if isinstance(value, dict) else value
+
+
+def lock_member(member_id: int) -> Member | None:
+    """The member, locked for the rest of the transaction (FOR UPDATE on PostgreSQL).
+
+    SQLite has no row locks; it lets one writer in at a time instead.
+    """
+    query = select(Member).where(Member.id == member_id).with_for_update().execution_options(populate_existing=True)
+    return db.session.scalars(query).one_or_none()
+
+
+def member_for(customer: str | Obj | None, member_ref: str | None) -> Member:
+    """The member an object belongs to: by our stored Stripe customer, else by the member
+    id we put in its metadata (client_reference_id / metadata.member_id). Never by email.
+
+    Raises NotOurs when neither leads to a member, or when they disagree.
+    """
+    customer_id = stripe_id(customer)
+    if customer_id:
+        found = db.session.scalar(select(Member.id).where(Member.stripe_customer_id == customer_id))
+        if found is not None:
+            return _locked(found)
+    if member_ref and str(member_ref).isdigit():
+        member = db.session.get(Member, int(member_ref))
+        if member is not None and member.stripe_customer_id in (None, customer_id):
+            return _locked(member.id)
+        if member is not None:
+            raise NotOurs(f"member {member_ref} belongs to another Stripe customer than {customer_id}")
+    raise NotOurs(f"no member for customer {customer_id or '-'} / member id {member_ref or '-'}")
+
+
+def _locked(member_id: int) -> Member:
+    member = lock_member(member_id)
+    if member is None:  # deleted between the lookup and the lock
+        raise NotOurs(f"member {member_id} no longer exists")
+    return member
+
+
+def _plan_for(price: Obj) -> Plan | None:
+    """Our plan for a Stripe price: by price id, by lookup key, or by product (pay what you want)."""
+    matches = [Plan.stripe_price_id == price["id"],
+               (Plan.stripe_product_id == stripe_id(price.get("product"))) & Plan.pay_what_you_want]
+    if price.get("lookup_key"):
+        matches.append(Plan.stripe_lookup_key == price["lookup_key"])
+    return db.session.scalars(select(Plan).where(or_(*matches)).order_by(Plan.pay_what_you_want)).first()
+
+
+def sync_subscription(member: Member, sub: Obj, now: datetime, *, cause: str | None = None) -> Subscription:
+    """Write Stripe's current subscription into the store and recompute the member's status."""
+    item = sub["items"]["data"][0]
+    price = item["price"]
+    plan = _plan_for(price)
+    row = db.session.scalar(select(Subscription).where(Subscription.stripe_subscription_id == sub["id"]))
+    if row is None:
+        row = Subscription(member_id=member.id, stripe_subscription_id=sub["id"])
+        member.subscriptions.append(row)
+    row.status = SubscriptionStatus(sub["status"])
+    row.amount = (price.get("unit_amount") or 0) * (item.get("quantity") or 1)
+    row.currency = price["currency"]
+    row.interval = Interval(price["recurring"]["interval"])
+    row.plan = plan
+    row.current_period_end = ts(item["current_period_end"])
+    # Portal cancellations may set cancel_at instead of cancel_at_period_end.
+    row.cancel_at_period_end = bool(sub.get("cancel_at_period_end") or sub.get("cancel_at"))
+    row.canceled_at = ts(sub.get("canceled_at"))
+    row.ended_at = ts(sub.get("ended_at"))
+    row.stripe_created_at = ts(sub["created"])  # type: ignore[assignment]
+    row.synced_at = now
+    member.billing_synced_at = now
+    if member.stripe_customer_id is None:
+        member.stripe_customer_id = stripe_id(sub["customer"])
+    db.session.flush()
+    _flag_duplicates(member, now, cause)
+    _settle_status(member, now, cause)
+    return row
+
+
+def _settle_status(member: Member, now: datetime, cause: str | None) -> None:
+    """Recompute the status; a change brings the emails that go with it."""
+    from service.domain import emails
+
+    old = member.status
+    if not refresh_status(member, now, stripe_event_id=cause):
+        return
+    if member.status is MemberStatus.ACTIVE and old in (MemberStatus.PENDING, MemberStatus.LAPSED):
+        emails.queue_welcome(member)
+    elif member.status is MemberStatus.LAPSED and old in (MemberStatus.ACTIVE, MemberStatus.PAST_DUE, MemberStatus.COMPED):
+        emails.queue_membership_ended(member, now)
+
+
+def _flag_duplicates(member: Member, now: datetime, cause: str | None) -> None:
+    """Two subscriptions granting access at once means someone pays twice: tell staff."""
+    granting = sorted((s for s in member.subscriptions if s.status in GRANTING), key=lambda s: s.stripe_created_at)
+    for extra in granting[1:]:
+        record_issue(member, IssueKind.DUPLICATE_SUBSCRIPTION, extra.stripe_subscription_id, now, cause=cause,
+                     amount=extra.amount, currency=extra.currency,
+                     detail=f"also pays through {granting[0].stripe_subscription_id}")
+
+
+def record_issue(member: Member, kind: IssueKind, object_id: str, now: datetime, *, cause: str | None,
+                 amount: int | None = None, currency: str | None = None, detail: str = "") -> BillingIssue:
+    """Record (once per Stripe object) something staff should look at; update its amount after."""
+    issue = db.session.scalar(
+        select(BillingIssue).where(BillingIssue.kind == kind, BillingIssue.stripe_object_id == object_id))
+    if issue is None:
+        issue = BillingIssue(member_id=member.id, kind=kind, stripe_object_id=object_id, created_at=now,
+                             stripe_event_id=cause)
+        db.session.add(issue)
+        log_event(logger, "billing.issue_flagged", member_id=member.id, kind=str(kind), stripe_object_id=object_id)
+    issue.amount, issue.currency, issue.detail = amount, currency, detail
+    db.session.flush()
+    return issue
+
+
+def sync_invoice(member: Member, invoice: Obj, now: datetime) -> Invoice:
+    """Write Stripe's current invoice into the store."""
+    sub_id = invoice_subscription_id(invoice)
+    subscription_row_id = (
+        db.session.scalar(select(Subscription.id).where(Subscription.stripe_subscription_id == sub_id)) if sub_id else None
+    )
+    row = db.session.scalar(select(Invoice).where(Invoice.stripe_invoice_id == invoice["id"]))
+    if row is None:
+        row = Invoice(member_id=member.id, stripe_invoice_id=invoice["id"])
+        db.session.add(row)
+    row.subscription_id = subscription_row_id
+    row.status = InvoiceStatus(invoice["status"])
+    row.amount_due = invoice["amount_due"]
+    row.amount_paid = invoice["amount_paid"]
+    row.currency = invoice["currency"]
+    row.billing_reason = invoice.get("billing_reason")
+    row.attempt_count = invoice.get("attempt_count") or 0
+    row.hosted_invoice_url = invoice.get("hosted_invoice_url")
+    row.stripe_created_at = ts(invoice["created"])  # type: ignore[assignment]
+    row.paid_at = ts((invoice.get("status_transitions") or {}).get("paid_at"))
+    row.synced_at = now
+    db.session.flush()
+    return row
+
+
+def invoice_subscription_id(invoice: Obj) -> str | None:
+    """Where the pinned API version keeps an invoice's subscription: parent.subscription_details."""
+    details = (invoice.get("parent") or {}).get("subscription_details") or {}
+    return stripe_id(details.get("subscription"))

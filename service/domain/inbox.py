@@ -1,0 +1,147 @@
+"""The Stripe event inbox: store every genuine event first, then apply it exactly once.
+
+    store(event)        insert-or-ignore by event id; the caller commits at once
+    apply(stripe_event_id, gateway, now)
+                        lock the inbox row, apply it if it is not settled, mark it
+    record_failure(...) count the attempt and schedule the next one (backoff)
+    retry_due(now)      the worker's job: apply failed rows that are due again
+
+Applying locks the inbox row, then the member row, so the same event arriving
+on several connections at once is applied once, and deliveries for one member
+run one after the other.
+"""
+from __future__ import annotations
+
+import logging
+import random
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from service.domain.webhooks import HANDLERS, Delivery, NotOurs
+from service.extensions import db
+from service.gateways.stripe_gateway import StripeGateway
+from service.logs import log_event
+from service.models import InboxStatus, StripeEvent
+
+logger = logging.getLogger(__name__)
+SETTLED = (InboxStatus.APPLIED, InboxStatus.IGNORED)
+MAX_BACKOFF = timedelta(hours=6)
+# A row still "received" this long after arriving was stored by a process that died before applying it.
+STUCK_AFTER = timedelta(minutes=2)
+
+
+def store(event: dict[str, Any], now: datetime) -> bool:
+    """Insert the event unless its id is stored already. Returns whether it was new."""
+    values = {
+        "stripe_event_id": event["id"],
+        "type": event["type"],
+        "livemode": bool(event.get("livemode")),
+        "api_version": event.get("api_version"),
+        "stripe_created_at": datetime.fromtimestamp(int(event.get("created") or now.timestamp()), UTC),
+        "object_id": ((event.get("data") or {}).get("object") or {}).get("id"),
+        "payload": event,
+        "status": InboxStatus.RECEIVED,
+        "attempts": 0,
+        "received_at": now,
+    }
+    insert = pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = insert(StripeEvent).values(**values).on_conflict_do_nothing(index_elements=["stripe_event_id"])
+    created = db.session.execute(statement).rowcount == 1
+    if created:
+        log_event(logger, "webhook.stored", stripe_event_id=event["id"], type=event["type"])
+    return created
+
+
+def _lock(stripe_event_id: str) -> StripeEvent | None:
+    query = (select(StripeEvent).where(StripeEvent.stripe_event_id == stripe_event_id)
+             .with_for_update().execution_options(populate_existing=True))
+    return db.session.scalars(query).one_or_none()
+
+
+def apply(stripe_event_id: str, gateway: StripeGateway, now: datetime) -> InboxStatus:
+    """Apply a stored event unless it is settled. Raises whatever applying raised;
+    the caller rolls back and calls `record_failure`."""
+    row = _lock(stripe_event_id)
+    if row is None:
+        raise LookupError(f"event {stripe_event_id} is not in the inbox")
+    if row.status in SETTLED:
+        return row.status
+    row.attempts += 1
+    handler = HANDLERS.get(row.type)
+    if handler is None:
+        return _settle(row, InboxStatus.IGNORED, now, f"no handler for {row.type}")
+    if row.livemode != gateway.livemode:
+        return _settle(row, InboxStatus.IGNORED, now, "livemode differs from the configured key's mode")
+    obj = row.payload.get("data", {}).get("object") or {}
+    try:
+        member = handler(Delivery(event_id=row.stripe_event_id, obj=obj, gateway=gateway, now=now))
+    except NotOurs as exc:
+        return _settle(row, InboxStatus.IGNORED, now, str(exc))
+    row.member_id = member.id
+    return _settle(row, InboxStatus.APPLIED, now, None)
+
+
+def _settle(row: StripeEvent, status: InboxStatus, now: datetime, detail: str | None) -> InboxStatus:
+    row.status, row.detail, row.applied_at = status, detail, now
+    row.next_attempt_at = row.last_error = None
+    db.session.flush()
+    log_event(logger, f"webhook.{status}", stripe_event_id=row.stripe_event_id, type=row.type,
+              member_id=row.member_id, attempts=row.attempts)
+    return status
+
+
+def backoff(attempts: int) -> timedelta:
+    """30 s, 1 min, 2 min, ... capped at 6 hours, with jitter so retries don't stampede."""
+    base = min(timedelta(seconds=30 * 2 ** max(attempts - 1, 0)), MAX_BACKOFF)
+    return base * random.uniform(0.8, 1.2)
+
+
+def record_failure(stripe_event_id: str, error: BaseException, now: datetime) -> None:
+    """Count a failed attempt on the (rolled back) event and schedule the next one."""
+    row = _lock(stripe_event_id)
+    if row is None or row.status in SETTLED:
+        return
+    row.attempts = max(row.attempts, 0) + 1
+    row.status = InboxStatus.FAILED
+    row.last_error = f"{type(error).__name__}: {error}"[:2000]
+    row.next_attempt_at = now + backoff(row.attempts)
+    db.session.flush()
+    log_event(logger, "webhook.apply_failed", level=logging.WARNING, stripe_event_id=stripe_event_id,
+              type=row.type, attempts=row.attempts, error=type(error).__name__)
+
+
+def due(now: datetime, limit: int, *, include_not_due: bool = False) -> list[str]:
+    """Ids of events waiting to be applied: failed and due again, or stuck as received."""
+    failed_and_due = StripeEvent.status == InboxStatus.FAILED
+    if not include_not_due:
+        failed_and_due &= StripeEvent.next_attempt_at <= now
+    stuck = (StripeEvent.status == InboxStatus.RECEIVED) & (StripeEvent.received_at <= now - STUCK_AFTER)
+    waiting = or_(failed_and_due, stuck)
+    query = select(StripeEvent.stripe_event_id).where(waiting).order_by(StripeEvent.id).limit(limit)
+    return list(db.session.scalars(query))
+
+
+def apply_one(stripe_event_id: str, gateway: StripeGateway, now: datetime) -> InboxStatus:
+    """Apply one event in its own transaction; a failure is recorded and committed instead."""
+    try:
+        status = apply(stripe_event_id, gateway, now)
+        db.session.commit()
+        return status
+    except Exception as exc:  # noqa: BLE001 - any failure must be recorded, then retried
+        db.session.rollback()
+        record_failure(stripe_event_id, exc, now)
+        db.session.commit()
+        return InboxStatus.FAILED
+
+
+def retry_due(now: datetime, gateway: StripeGateway, limit: int = 100, *, include_not_due: bool = False) -> int:
+    """Apply the events that are waiting. Returns how many were tried."""
+    ids = due(now, limit, include_not_due=include_not_due)
+    db.session.rollback()  # end the read; each event gets its own transaction
+    for stripe_event_id in ids:
+        apply_one(stripe_event_id, gateway, now)
+    return len(ids)

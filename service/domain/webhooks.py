@@ -1,0 +1,133 @@
+"""What each Stripe event type does: a dispatch table of small handlers.
+
+A handler treats its event as a trigger. It finds and locks the member the
+object belongs to, reads the object's current state through the gateway, and
+writes that. Snapshots in payloads only name the objects: the events of one
+checkout share a `created` second, so their order cannot be trusted.
+Handlers return the member they touched, or raise NotOurs.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from flask import current_app
+
+from service.domain import billing
+from service.domain.billing import NotOurs, member_for, stripe_id
+from service.gateways.stripe_gateway import StripeGateway
+from service.models import ActivityKind, IssueKind, Member, MemberActivity
+
+Obj = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One event being applied: its id, the object in its payload, and what we need to act."""
+
+    event_id: str
+    obj: Obj
+    gateway: StripeGateway
+    now: datetime
+
+
+def _metadata_member(obj: Obj) -> str | None:
+    return (obj.get("metadata") or {}).get("member_id")
+
+
+def _sync_subscription_by_id(member: Member, subscription_id: str, d: Delivery) -> None:
+    billing.sync_subscription(member, d.gateway.retrieve_subscription(subscription_id), d.now, cause=d.event_id)
+
+
+def checkout_completed(d: Delivery) -> Member:
+    member = member_for(d.obj.get("customer"), d.obj.get("client_reference_id") or _metadata_member(d.obj))
+    session = d.gateway.retrieve_checkout_session(d.obj["id"])
+    if session.get("status") == "complete" and session.get("subscription"):
+        _sync_subscription_by_id(member, stripe_id(session["subscription"]), d)  # type: ignore[arg-type]
+    return member
+
+
+def checkout_expired(d: Delivery) -> Member:
+    member = member_for(d.obj.get("customer"), d.obj.get("client_reference_id") or _metadata_member(d.obj))
+    _note(member, d, f"checkout {d.obj['id']} expired unpaid")
+    return member
+
+
+def subscription_changed(d: Delivery) -> Member:
+    member = member_for(d.obj.get("customer"), _metadata_member(d.obj))
+    _sync_subscription_by_id(member, d.obj["id"], d)
+    return member
+
+
+def _apply_invoice(d: Delivery) -> tuple[Member, Obj]:
+    details = (d.obj.get("parent") or {}).get("subscription_details") or {}
+    member = member_for(d.obj.get("customer"), (details.get("metadata") or {}).get("member_id"))
+    invoice = d.gateway.retrieve_invoice(d.obj["id"])
+    subscription_id = billing.invoice_subscription_id(invoice)
+    if subscription_id:
+        _sync_subscription_by_id(member, subscription_id, d)
+    billing.sync_invoice(member, invoice, d.now)
+    return member, invoice
+
+
+def invoice_changed(d: Delivery) -> Member:
+    return _apply_invoice(d)[0]
+
+
+def invoice_payment_failed(d: Delivery) -> Member:
+    """Also tell the reader, once per payment attempt, with a link to fix their card."""
+    from service.domain import emails
+
+    member, invoice = _apply_invoice(d)
+    fix_url = f"{current_app.config['BASE_URL']}/account"
+    emails.queue_payment_failed(member, invoice["id"], invoice.get("attempt_count") or 1, fix_url)
+    return member
+
+
+def charge_refunded(d: Delivery) -> Member:
+    member = member_for(d.obj.get("customer"), _metadata_member(d.obj))
+    charge = d.gateway.retrieve_charge(d.obj["id"])
+    billing.record_issue(member, IssueKind.REFUND, charge["id"], d.now, cause=d.event_id,
+                         amount=charge.get("amount_refunded"), currency=charge.get("currency"),
+                         detail=f"refunded {charge.get('amount_refunded')} of {charge.get('amount')}")
+    _note(member, d, f"charge {charge['id']} refunded", kind=ActivityKind.FLAGGED)
+    return member
+
+
+def dispute_created(d: Delivery) -> Member:
+    charge = d.gateway.retrieve_charge(stripe_id(d.obj["charge"]))  # type: ignore[arg-type]
+    member = member_for(charge.get("customer"), _metadata_member(charge))
+    billing.record_issue(member, IssueKind.DISPUTE, d.obj["id"], d.now, cause=d.event_id,
+                         amount=d.obj.get("amount"), currency=d.obj.get("currency"),
+                         detail=f"dispute on {charge['id']}: {d.obj.get('reason') or 'no reason given'}")
+    _note(member, d, f"payment {charge['id']} disputed", kind=ActivityKind.FLAGGED)
+    return member
+
+
+def _note(member: Member, d: Delivery, detail: str, kind: ActivityKind = ActivityKind.NOTE) -> None:
+    from service.extensions import db
+
+    db.session.add(MemberActivity(member_id=member.id, kind=kind, stripe_event_id=d.event_id, detail=detail,
+                                  created_at=d.now))
+    db.session.flush()
+
+
+HANDLERS: dict[str, Callable[[Delivery], Member]] = {
+    "checkout.session.completed": checkout_completed,
+    "checkout.session.async_payment_succeeded": checkout_completed,
+    "checkout.session.expired": checkout_expired,
+    "customer.subscription.created": subscription_changed,
+    "customer.subscription.updated": subscription_changed,
+    "customer.subscription.deleted": subscription_changed,
+    "customer.subscription.paused": subscription_changed,
+    "customer.subscription.resumed": subscription_changed,
+    "invoice.paid": invoice_changed,
+    "invoice.payment_failed": invoice_payment_failed,
+    "invoice.payment_action_required": invoice_changed,
+    "charge.refunded": charge_refunded,
+    "charge.dispute.created": dispute_created,
+}
+
+__all__ = ["HANDLERS", "Delivery", "NotOurs"]
