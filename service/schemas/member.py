@@ -23,7 +23,7 @@ class PlanOut(Schema):
 class SubscriptionOut(Schema):
     id = fields.String(required=True, metadata={"description": "Stripe subscription id"})
     status = fields.String(required=True)
-    current_period_end = fields.AwareDateTime(allow_none=True)
+    current_period_end = fields.AwareDateTime(required=True, allow_none=True)
     cancel_at_period_end = fields.Boolean(required=True)
 
 
@@ -35,18 +35,24 @@ class NewsletterOut(Schema):
 
 
 class MemberOut(Schema):
-    """A member as staff and integrations see them (DESIGN.md's public contract)."""
+    """A member as staff and integrations see them (DESIGN.md's public contract).
+
+    Every key is always present (null or [] when empty), so every field is `required`
+    and the OpenAPI document lists them all.
+    """
 
     id = fields.Integer(required=True)
     email = fields.String(required=True)
     name = fields.String(required=True)
     status = fields.String(required=True, validate=validate.OneOf([s.value for s in MemberStatus]))
-    has_access = fields.Method("get_has_access", metadata={"type": "boolean"})
-    access_until = fields.Method("get_access_until", allow_none=True, metadata={"type": "string", "format": "date-time"})
-    plan = fields.Method("get_plan", allow_none=True, metadata={"schema": PlanOut})
-    subscription = fields.Method("get_subscription", allow_none=True, metadata={"schema": SubscriptionOut})
-    stripe_customer_id = fields.String(allow_none=True)
-    newsletters = fields.Method("get_newsletters", metadata={"schema": NewsletterOut, "many": True})
+    has_access = fields.Method("get_has_access", required=True, metadata={"type": "boolean"})
+    access_until = fields.Method("get_access_until", required=True, allow_none=True,
+                                 metadata={"type": "string", "format": "date-time"})
+    plan = fields.Method("get_plan", required=True, allow_none=True, metadata={"schema": PlanOut})
+    subscription = fields.Method("get_subscription", required=True, allow_none=True,
+                                 metadata={"schema": SubscriptionOut})
+    stripe_customer_id = fields.String(required=True, allow_none=True)
+    newsletters = fields.Method("get_newsletters", required=True, metadata={"schema": NewsletterOut, "many": True})
     created_at = fields.AwareDateTime(required=True)
     updated_at = fields.AwareDateTime(required=True)
 
