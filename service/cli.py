@@ -223,6 +223,78 @@ def serve(host: str, port: int, debug: bool) -> None:
     run_simple(host, port, development_app(app), use_reloader=debug, use_debugger=debug, threaded=True)
 
 
+# --- outbox, worker, newsletters ------------------------------------------------------
+
+
+@main.command("worker")
+@click.option("--once", is_flag=True, help="Run every job once and exit.")
+@click.option("--interval", default=5.0, show_default=True, type=click.FloatRange(min=0.01),
+              help="Seconds to sleep when a pass found nothing to do.")
+@with_appcontext
+def worker(once: bool, interval: float) -> None:
+    """Deliver outbox messages (emails, list changes) and run the other background jobs until stopped."""
+    from service.domain.worker import Worker
+
+    runner = Worker(interval=interval)
+    if not once:
+        runner.install_signal_handlers()
+    handled = runner.run(once=once)
+    click.echo(f"worker stopped; handled {handled}")
+
+
+@main.group("outbox")
+def outbox_group() -> None:
+    """Messages waiting to go out: emails and newsletter list changes."""
+
+
+@outbox_group.command("status")
+@click.option("--dead", "show_dead", default=20, show_default=True, help="How many dead messages to list.")
+@with_appcontext
+def outbox_status(show_dead: int) -> None:
+    """Count messages by status and list the newest dead ones with their last error."""
+    from service.domain.outbox import dead_messages, status_counts
+
+    click.echo("  ".join(f"{status}={count}" for status, count in status_counts().items()))
+    for message in dead_messages(show_dead):
+        click.echo(f"dead {message.id:>8} {message.topic:16} attempts={message.attempts} {message.last_error or ''}")
+
+
+@outbox_group.command("retry")
+@click.argument("ids", nargs=-1, type=int)
+@click.option("--all", "retry_all", is_flag=True, help="Retry every dead message.")
+@with_appcontext
+def outbox_retry(ids: tuple[int, ...], retry_all: bool) -> None:
+    """Queue dead messages (IDS, or --all) for delivery again, with a fresh attempt count."""
+    from service.domain.outbox import retry_dead
+
+    if bool(ids) == retry_all:
+        raise click.UsageError("Give message IDS or --all (not both).")
+    count = retry_dead(None if retry_all else ids)
+    db.session.commit()
+    click.echo(f"queued {count} message(s) again")
+
+
+@main.group("newsletters")
+def newsletters_group() -> None:
+    """Newsletter lists and their subscribers."""
+
+
+@newsletters_group.command("export")
+@click.argument("slug")
+@click.option("--status", default="subscribed", show_default=True,
+              type=click.Choice(["subscribed", "unsubscribed", "lapsed", "pending"]))
+@with_appcontext
+def newsletters_export(slug: str, status: str) -> None:
+    """Write the list SLUG's subscribers as CSV to standard output."""
+    from service.domain.newsletter import get_list
+    from service.domain.newsletter_lists import export_csv
+    from service.models import ListStatus
+
+    get_list(slug)  # a clear error for an unknown list before any output
+    for line in export_csv(slug, ListStatus(status)):
+        click.echo(line, nl=False)
+
+
 def register_cli(app: Flask) -> None:
     """Make the same commands available as `flask --app service ...`."""
     for command in main.commands.values():

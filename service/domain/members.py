@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 
 from service.domain.access import derive_status
+from service.domain.newsletter import follow_access
 from service.extensions import db
 from service.logs import log_event
 from service.models import ActivityKind, Member, MemberActivity, MemberStatus, normalize_email
@@ -51,6 +52,7 @@ def set_status(
     db.session.flush()
     log_event(logger, "member.status_changed", member_id=member.id, from_status=str(old), to_status=str(new),
               stripe_event_id=stripe_event_id, staff_user_id=staff_user_id)
+    follow_access(member, now)  # the members' digest follows access (domain/newsletter.py decides)
     return True
 
 

@@ -6,9 +6,11 @@ import secrets
 
 from flask import Flask, Response, g, request
 
+from service.domain.outbox import deliver_after_commit
 from service.extensions import db
 from service.web.api import bp as api_bp
 from service.web.ops import bp as ops_bp
+from service.web.public.newsletters import bp as newsletters_bp
 from service.web.webhooks import bp as webhooks_bp
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -17,6 +19,7 @@ _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 def register_blueprints(app: Flask) -> None:
     app.register_blueprint(ops_bp)
     app.register_blueprint(api_bp)
+    app.register_blueprint(newsletters_bp)
     app.register_blueprint(webhooks_bp)
     app.before_request(_assign_request_id)
     app.after_request(_commit)
@@ -29,8 +32,13 @@ def _assign_request_id() -> None:
 
 
 def _commit(response: Response) -> Response:
-    """The request commits once, after the view; error handlers roll back first."""
+    """The request commits once, after the view; error handlers roll back first.
+
+    Then the outbox rows the request queued are delivered at once, best effort
+    (OUTBOX_DELIVER_INLINE); whatever fails is left to the worker.
+    """
     db.session.commit()
+    deliver_after_commit()
     response.headers["X-Request-Id"] = g.get("request_id", "")
     return response
 

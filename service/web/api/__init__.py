@@ -49,4 +49,4 @@ def parse_query(schema: Schema) -> dict[str, Any]:
         raise DomainError(f"Bad query parameters. {summary}", code="invalid_query", fields=messages) from None
 
 
-from service.web.api import members, openapi  # noqa: E402,F401  (routes register on bp)
+from service.web.api import members, newsletters, openapi  # noqa: E402,F401  (routes register on bp)

@@ -1,0 +1,75 @@
+"""The emails the service sends, queued through the outbox in the caller's transaction.
+
+Each function renders the message now (so a retry sends exactly what was
+decided) and queues it under a dedupe key that says how often it may go out.
+Rows are keyed per member, so one member's emails leave in the order queued.
+Every function returns the outbox row, or None when that email was queued before.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from flask import current_app, render_template
+
+from service.domain.newsletter_links import confirm_url, one_click_url, unsubscribe_url
+from service.domain.outbox import enqueue
+from service.gateways.mail import Email
+from service.models import Member, Newsletter, OutboxMessage
+
+EMAIL_TOPIC = "email"
+
+
+def _render(template: str, **context: Any) -> tuple[str, str]:
+    context.setdefault("base_url", current_app.config["BASE_URL"])
+    return render_template(f"email/{template}.txt", **context), render_template(f"email/{template}.html", **context)
+
+
+def _queue(email: Email, key: str, dedupe_key: str | None) -> OutboxMessage | None:
+    return enqueue(EMAIL_TOPIC, key, email.to_payload(), dedupe_key=dedupe_key)
+
+
+def _member_email(member: Member, kind: str, subject: str, dedupe_key: str, **context: Any) -> OutboxMessage | None:
+    text, html = _render(kind, member=member, **context)
+    return _queue(Email(to=member.email, subject=subject, text=text, html=html, kind=kind),
+                  f"email:member:{member.id}", dedupe_key)
+
+
+def queue_welcome(member: Member) -> OutboxMessage | None:
+    """Welcome on first activation; once ever per member (dedupe `welcome:{member.id}`)."""
+    from service.domain.newsletter import MEMBERS_LIST
+
+    return _member_email(member, "welcome", "Welcome, and thank you for becoming a member",
+                         f"welcome:{member.id}", digest_unsubscribe_url=unsubscribe_url(member.email, MEMBERS_LIST))
+
+
+def queue_payment_failed(member: Member, invoice_id: str, attempt_count: int, fix_url: str) -> OutboxMessage | None:
+    """A renewal payment failed; once per invoice attempt. `fix_url` is where the card can be updated."""
+    return _member_email(member, "payment_failed", "Your membership payment didn't go through",
+                         f"payment_failed:{invoice_id}:{attempt_count}", fix_url=fix_url,
+                         attempt_count=attempt_count)
+
+
+def queue_membership_ended(member: Member, ended_at: datetime) -> OutboxMessage | None:
+    """The membership ended; once per member and end time."""
+    return _member_email(member, "membership_ended", "Your membership has ended",
+                         f"membership_ended:{member.id}:{int(ended_at.timestamp())}", ended_at=ended_at)
+
+
+def queue_confirmation(email: str, newsletter: Newsletter, *, dedupe_key: str) -> OutboxMessage | None:
+    """The double opt-in email: only its link subscribes."""
+    text, html = _render("confirm_subscription", newsletter=newsletter, confirm_url=confirm_url(email, newsletter.slug))
+    return _queue(Email(to=email, subject=f"Please confirm your subscription to {newsletter.name}", text=text,
+                        html=html, kind="confirm_subscription"), f"email:{email}", dedupe_key)
+
+
+def queue_list_email(newsletter: Newsletter, to: str, subject: str, text: str, html: str | None = None,
+                     *, dedupe_key: str | None = None) -> OutboxMessage | None:
+    """An email sent as part of a list: carries List-Unsubscribe (RFC 2369) and one-click
+    List-Unsubscribe-Post (RFC 8058) for this recipient and list, and an unsubscribe line."""
+    footer_text = f"\n\n--\nYou get this as a subscriber to {newsletter.name}. Unsubscribe: {unsubscribe_url(to, newsletter.slug)}\n"
+    footer_html = render_template("email/list_footer.html", newsletter=newsletter,
+                                  unsubscribe_url=unsubscribe_url(to, newsletter.slug))
+    email = Email(to=to, subject=subject, text=text + footer_text, html=(html + footer_html) if html else None,
+                  kind=f"list:{newsletter.slug}", list_unsubscribe=one_click_url(to, newsletter.slug))
+    return _queue(email, f"email:{to}", dedupe_key)

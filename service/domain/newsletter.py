@@ -1,0 +1,231 @@
+"""Newsletter lists: the enrolment policy, subscribe and unsubscribe, and consent.
+
+This module is the only code that decides who is on a list. Every change of a
+subscription's status writes a consent record (what, source, when, and for a
+reader's own action their IP and user agent) and, unless the change is a
+request awaiting confirmation, a `newsletter.sync` outbox row carrying the
+subscriber's full desired state, in the caller's transaction. Functions flush,
+never commit.
+
+The members' digest follows access (`follow_access`): gaining access enrols,
+losing it sets `lapsed`, and an `unsubscribed` row is a standing choice that
+neither renewals nor rejoining override.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+
+from service.db import utcnow
+from service.domain.access import has_access
+from service.domain.outbox import enqueue
+from service.errors import NotFound, ValidationFailed
+from service.extensions import db
+from service.logs import log_event
+from service.models import (
+    ConsentAction,
+    ConsentRecord,
+    ConsentSource,
+    ListStatus,
+    ListSubscription,
+    Member,
+    Newsletter,
+    normalize_email,
+)
+
+logger = logging.getLogger(__name__)
+MEMBERS_LIST = "members-digest"
+SYNC_TOPIC = "newsletter.sync"
+# A second sign-up request for the same address and list within this window sends no second email.
+CONFIRM_RESEND_WINDOW = timedelta(hours=1)
+ACTION_FOR = {
+    ListStatus.SUBSCRIBED: ConsentAction.SUBSCRIBE,
+    ListStatus.UNSUBSCRIBED: ConsentAction.UNSUBSCRIBE,
+    ListStatus.LAPSED: ConsentAction.LAPSE,
+    ListStatus.PENDING: ConsentAction.REQUEST,
+}
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who made a change and from where: the consent record's source and, for readers, IP and user agent."""
+
+    source: ConsentSource
+    ip: str | None = None
+    user_agent: str | None = None
+    staff_user_id: int | None = None
+
+
+def get_list(slug: str) -> Newsletter:
+    newsletter = db.session.scalar(select(Newsletter).where(Newsletter.slug == slug))
+    if newsletter is None:
+        raise NotFound(f"There is no newsletter called {slug!r}.")
+    return newsletter
+
+
+def find_subscription(newsletter: Newsletter, email: str, member_id: int | None = None) -> ListSubscription | None:
+    query = select(ListSubscription).where(ListSubscription.newsletter_id == newsletter.id)
+    if member_id is not None:
+        found = db.session.scalar(query.where(ListSubscription.member_id == member_id))
+        if found is not None:
+            return found
+    return db.session.scalar(query.where(ListSubscription.email == normalize_email(email)))
+
+
+def change_status(newsletter: Newsletter, sub: ListSubscription | None, status: ListStatus, actor: Actor,
+                  now: datetime, *, email: str, member: Member | None = None) -> ListSubscription:
+    """Set a subscription's status (creating the row if needed), with its consent record and outbox row."""
+    old = sub.status if sub is not None else None
+    if sub is None:
+        sub = ListSubscription(newsletter_id=newsletter.id, email=email, status=status, created_at=now)
+        db.session.add(sub)
+    sub.status = status
+    sub.updated_at = now
+    if member is not None:
+        sub.member_id = member.id
+    db.session.add(ConsentRecord(
+        newsletter_id=newsletter.id, email=sub.email, member_id=sub.member_id, action=ACTION_FOR[status],
+        source=actor.source, staff_user_id=actor.staff_user_id, ip_address=actor.ip,
+        user_agent=(actor.user_agent or None) and actor.user_agent[:500], created_at=now,
+    ))
+    if status is not ListStatus.PENDING:
+        enqueue(SYNC_TOPIC, f"list:{newsletter.id}:{sub.email}", _sync_payload(newsletter, sub, member), now=now)
+    db.session.flush()
+    log_event(logger, "newsletter.status_changed", list=newsletter.slug, subscription_id=sub.id,
+              member_id=sub.member_id, from_status=str(old) if old else None, to_status=str(status),
+              source=str(actor.source))
+    return sub
+
+
+def _sync_payload(newsletter: Newsletter, sub: ListSubscription, member: Member | None) -> dict[str, str]:
+    first, _, last = (member.name if member is not None else "").strip().partition(" ")
+    return {"list": newsletter.slug, "email": sub.email, "status": str(sub.status),
+            "first_name": first, "last_name": last.strip()}
+
+
+# --- the enrolment policy --------------------------------------------------------
+
+
+def follow_access(member: Member, now: datetime, *, source: ConsentSource = ConsentSource.MEMBERSHIP) -> ListStatus | None:
+    """Make the member's members-digest subscription match `has_access(member, now)`.
+
+    Gaining access (including a comp) subscribes, unless the member unsubscribed
+    before; losing access sets `lapsed`, so that rejoining restores it. Returns
+    the new status, or None when nothing changed (and then nothing is written).
+    Call after every status change and when access ends by time.
+    """
+    newsletter = get_list(MEMBERS_LIST)
+    sub = find_subscription(newsletter, member.email, member.id)
+    current = sub.status if sub is not None else None
+    if has_access(member, now):
+        wanted = None if current in (ListStatus.SUBSCRIBED, ListStatus.UNSUBSCRIBED) else ListStatus.SUBSCRIBED
+    else:
+        wanted = ListStatus.LAPSED if current is ListStatus.SUBSCRIBED else None
+    if wanted is None:
+        return None
+    change_status(newsletter, sub, wanted, Actor(source), now, email=member.email, member=member)
+    return wanted
+
+
+def expire_ended_access(now: datetime | None = None, *, batch: int = 200) -> int:
+    """Worker job: lapse members still on the digest whose access ended by time alone
+    (a comp's end, past_due grace running out, a cancelled period ending). Commits per batch."""
+    now = now or utcnow()
+    newsletter = get_list(MEMBERS_LIST)
+    changed, after = 0, 0
+    while True:
+        members = list(db.session.scalars(
+            select(Member).join(ListSubscription, ListSubscription.member_id == Member.id)
+            .where(ListSubscription.newsletter_id == newsletter.id,
+                   ListSubscription.status == ListStatus.SUBSCRIBED, Member.id > after)
+            .order_by(Member.id).limit(batch).execution_options(populate_existing=True)
+        ))
+        if not members:
+            break
+        changed += sum(1 for m in members if not has_access(m, now) and follow_access(m, now) is not None)
+        after = members[-1].id
+        db.session.commit()
+    return changed
+
+
+# --- reader and staff actions ------------------------------------------------------
+
+
+def unsubscribe(email: str, slug: str, actor: Actor, now: datetime | None = None) -> bool:
+    """Record a standing choice not to receive the list. Returns False if it was already so."""
+    newsletter = get_list(slug)
+    email = normalize_email(email)
+    sub = find_subscription(newsletter, email)
+    if sub is not None and sub.status is ListStatus.UNSUBSCRIBED:
+        return False
+    change_status(newsletter, sub, ListStatus.UNSUBSCRIBED, actor, now or utcnow(), email=email)
+    return True
+
+
+def resubscribe(member_or_email: Member | str, slug: str, source: ConsentSource, ip: str | None = None,
+                user_agent: str | None = None, *, now: datetime | None = None) -> ListStatus:
+    """Subscribe again by the reader's own choice (e.g. from /account), undoing an unsubscribe.
+
+    The caller vouches for the address (a signed-in reader). On a members-only
+    list, a reader without access gets `lapsed`: their choice stands, and
+    `follow_access` enrols them when access returns. Returns the resulting status.
+    """
+    now = now or utcnow()
+    newsletter = get_list(slug)
+    member = member_or_email if isinstance(member_or_email, Member) else None
+    email = member.email if member is not None else normalize_email(member_or_email)
+    sub = find_subscription(newsletter, email, member.id if member is not None else None)
+    wanted = ListStatus.SUBSCRIBED
+    if newsletter.members_only and (member is None or not has_access(member, now)):
+        wanted = ListStatus.LAPSED
+    if sub is not None and sub.status is wanted:
+        return wanted
+    change_status(newsletter, sub, wanted, Actor(source, ip, user_agent), now, email=email, member=member)
+    return wanted
+
+
+def request_subscription(email: str, slug: str, actor: Actor, now: datetime | None = None) -> bool:
+    """A sign-up form request: email a confirmation link; only that link subscribes.
+
+    Says nothing about whether the address is on the list already (no email is
+    sent then). Repeats within CONFIRM_RESEND_WINDOW send nothing. Returns
+    whether a confirmation email was queued.
+    """
+    from service.domain.emails import queue_confirmation
+
+    now = now or utcnow()
+    newsletter = get_list(slug)
+    if newsletter.members_only:
+        raise ValidationFailed("That newsletter comes with membership; there is nothing to sign up for.",
+                               fields={"list": ["Not open for sign-up."]})
+    email = normalize_email(email)
+    sub = find_subscription(newsletter, email)
+    if sub is not None and sub.status is ListStatus.SUBSCRIBED:
+        return False
+    window = int(now.timestamp() // CONFIRM_RESEND_WINDOW.total_seconds())
+    if queue_confirmation(email, newsletter, dedupe_key=f"confirm:{newsletter.id}:{email}:{window}") is None:
+        return False
+    if sub is None:
+        change_status(newsletter, None, ListStatus.PENDING, actor, now, email=email)
+    else:  # keep the standing status until confirmed; record the request itself
+        db.session.add(ConsentRecord(newsletter_id=newsletter.id, email=email, member_id=sub.member_id,
+                                     action=ConsentAction.REQUEST, source=actor.source, ip_address=actor.ip,
+                                     user_agent=(actor.user_agent or "")[:500] or None, created_at=now))
+        db.session.flush()
+    return True
+
+
+def confirm_subscription(email: str, slug: str, actor: Actor, now: datetime | None = None) -> bool:
+    """The reader followed the confirmation link: subscribe. Returns False if already subscribed."""
+    newsletter = get_list(slug)
+    if newsletter.members_only:  # never issued for these lists; refuse rather than bypass the policy
+        raise ValidationFailed("That newsletter comes with membership; it cannot be joined by link.")
+    sub = find_subscription(newsletter, email)
+    if sub is not None and sub.status is ListStatus.SUBSCRIBED:
+        return False
+    change_status(newsletter, sub, ListStatus.SUBSCRIBED, actor, now or utcnow(), email=normalize_email(email))
+    return True
+

@@ -1,0 +1,214 @@
+"""The transactional outbox: changes for the outside world, committed with the change.
+
+Domain code calls `enqueue` inside its own transaction (it flushes, never
+commits), so an email or a list change exists exactly when the change that
+caused it was committed. Delivery happens later, at least once:
+
+- `deliver_due` (the worker, and right after a web request's commit) claims
+  due rows one at a time with `SELECT ... FOR UPDATE SKIP LOCKED` on
+  PostgreSQL, so any number of workers share a backlog and each row is
+  delivered by one of them. SQLite has no row locks: run a single worker there.
+- Rows with the same `key` go out in id order: a row waits while an older row
+  with its key is still pending (e.g. in backoff while the provider is down).
+- A failure schedules a retry with exponential backoff and jitter; after
+  OUTBOX_MAX_ATTEMPTS, or at once for a permanent failure, the row is `dead`
+  with the reason, for staff to see and `retry_dead`.
+
+Handlers are a table by topic. A handler gets the payload and returns, or
+raises; an exception whose `permanent` attribute is true goes straight to dead.
+"""
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import and_, exists, func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import aliased
+
+from service.db import utcnow
+from service.extensions import db
+from service.logs import log_event
+from service.models import OutboxMessage, OutboxStatus
+
+logger = logging.getLogger(__name__)
+Handler = Callable[[dict[str, Any]], None]
+PENDING_KEYS = "outbox_pending_keys"  # session.info: keys enqueued in this transaction
+
+
+def _send_email(payload: dict[str, Any]) -> None:
+    from service.gateways import mail
+    from service.gateways.mail import Email
+
+    mail().send(Email.from_payload(payload))
+
+
+def _sync_newsletter(payload: dict[str, Any]) -> None:
+    from service.domain.newsletter_lists import deliver_sync
+
+    deliver_sync(payload)
+
+
+HANDLERS: dict[str, Handler] = {
+    "email": _send_email,
+    "newsletter.sync": _sync_newsletter,
+}
+
+
+def enqueue(topic: str, key: str, payload: dict[str, Any], dedupe_key: str | None = None,
+            *, now: datetime | None = None) -> OutboxMessage | None:
+    """Add a message in the caller's transaction (flushed, not committed).
+
+    With a `dedupe_key` that exists already, adds nothing and returns None:
+    "once per invoice attempt" is just a dedupe key naming the attempt.
+    """
+    if topic not in HANDLERS:
+        raise ValueError(f"no outbox handler for topic {topic!r}")
+    if dedupe_key is not None and db.session.scalar(
+        select(OutboxMessage.id).where(OutboxMessage.dedupe_key == dedupe_key)
+    ):
+        return None
+    message = OutboxMessage(topic=topic, key=key, payload=payload, dedupe_key=dedupe_key,
+                            next_attempt_at=now or utcnow())
+    try:
+        # A savepoint, so losing a race on the unique dedupe key leaves the caller's work intact.
+        with db.session.begin_nested():
+            db.session.add(message)
+    except IntegrityError:
+        if dedupe_key is None:
+            raise
+        return None
+    db.session.info.setdefault(PENDING_KEYS, set()).add(key)
+    log_event(logger, "outbox.enqueued", outbox_id=message.id, topic=topic)
+    return message
+
+
+def _claim_query(now: datetime, keys: Iterable[str] | None):
+    older = aliased(OutboxMessage)
+    blocked = exists().where(
+        and_(older.key == OutboxMessage.key, older.id < OutboxMessage.id, older.status == OutboxStatus.PENDING)
+    )
+    query = (
+        select(OutboxMessage)
+        .where(OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.next_attempt_at <= now, ~blocked)
+        .order_by(OutboxMessage.id)
+        .limit(1)
+        # Another worker may have changed a row this session saw before: read it afresh.
+        .execution_options(populate_existing=True)
+    )
+    if keys is not None:
+        query = query.where(OutboxMessage.key.in_(list(keys)))
+    if db.session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True, of=OutboxMessage)
+    return query
+
+
+def claim_next(now: datetime, keys: Iterable[str] | None = None) -> OutboxMessage | None:
+    """Lock and return the oldest deliverable row, or None. The lock lasts until commit."""
+    return db.session.scalars(_claim_query(now, keys)).first()
+
+
+def backoff(attempts: int, *, base: int | None = None, cap: int | None = None) -> timedelta:
+    """Wait before the next attempt: base * 2^(attempts-1), capped, with up to 25% jitter removed
+    so that rows which failed together do not all come back in the same second."""
+    base = base if base is not None else current_app.config["OUTBOX_BACKOFF_SECONDS"]
+    cap = cap if cap is not None else current_app.config["OUTBOX_BACKOFF_MAX_SECONDS"]
+    delay = min(cap, base * 2 ** min(attempts - 1, 30))
+    return timedelta(seconds=delay * random.uniform(0.75, 1.0))
+
+
+def _deliver(message: OutboxMessage, now: datetime) -> bool:
+    """Run the handler and record the outcome on the row. Returns whether it was delivered."""
+    try:
+        HANDLERS[message.topic](message.payload)
+    except Exception as exc:  # noqa: BLE001 - any failure is recorded on the row and retried
+        _record_failure(message, exc, now)
+        return False
+    message.status = OutboxStatus.DELIVERED
+    message.attempts += 1
+    message.delivered_at = now
+    message.last_error = None
+    log_event(logger, "outbox.delivered", outbox_id=message.id, topic=message.topic, attempts=message.attempts)
+    return True
+
+
+def _record_failure(message: OutboxMessage, exc: Exception, now: datetime) -> None:
+    message.attempts += 1
+    message.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+    permanent = bool(getattr(exc, "permanent", False))
+    if permanent or message.attempts >= current_app.config["OUTBOX_MAX_ATTEMPTS"]:
+        message.status = OutboxStatus.DEAD
+        log_event(logger, "outbox.dead", level=logging.WARNING, outbox_id=message.id, topic=message.topic,
+                  attempts=message.attempts, permanent=permanent, error=type(exc).__name__)
+        return
+    message.next_attempt_at = now + backoff(message.attempts)
+    log_event(logger, "outbox.failed", level=logging.WARNING, outbox_id=message.id, topic=message.topic,
+              attempts=message.attempts, error=type(exc).__name__, retry_at=message.next_attempt_at.isoformat())
+
+
+def deliver_due(limit: int = 100, now: datetime | None = None, *, keys: Iterable[str] | None = None) -> int:
+    """Deliver up to `limit` due rows, each in its own transaction. Returns how many were attempted.
+
+    Commits (one row per commit, so one failure undoes nothing else). `keys`
+    restricts delivery to rows with those keys (the web request's own rows).
+    """
+    done = 0
+    while done < limit:
+        when = now or utcnow()
+        message = claim_next(when, keys)
+        if message is None:
+            db.session.commit()  # ends the read; nothing of ours is pending
+            break
+        _deliver(message, when)
+        db.session.commit()
+        done += 1
+    return done
+
+
+def deliver_after_commit() -> int:
+    """Best effort: deliver what this session enqueued, right after its commit. Never raises."""
+    keys = db.session.info.pop(PENDING_KEYS, None)
+    if not keys or not current_app.config["OUTBOX_DELIVER_INLINE"]:
+        return 0
+    try:
+        return deliver_due(limit=len(keys) * 5, keys=keys)
+    except Exception as exc:  # noqa: BLE001 - the worker delivers whatever this misses
+        db.session.rollback()
+        log_event(logger, "outbox.inline_failed", level=logging.ERROR, exc_info=exc)
+        return 0
+
+
+def retry_dead(ids: Iterable[int] | None = None, now: datetime | None = None) -> int:
+    """Put dead rows back in the queue, due now, with a fresh attempt count.
+
+    `ids=None` retries every dead row. Returns how many were revived. Flushes.
+    """
+    query = update(OutboxMessage).where(OutboxMessage.status == OutboxStatus.DEAD)
+    if ids is not None:
+        query = query.where(OutboxMessage.id.in_(list(ids)))
+    result = db.session.execute(
+        query.values(status=OutboxStatus.PENDING, attempts=0, next_attempt_at=now or utcnow()),
+        execution_options={"synchronize_session": False},
+    )
+    db.session.flush()
+    log_event(logger, "outbox.retried", count=result.rowcount)
+    return result.rowcount
+
+
+def status_counts() -> dict[str, int]:
+    """How many rows are in each status, for `membership outbox status` and dashboards."""
+    rows = db.session.execute(select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status))
+    counts = {str(status): 0 for status in OutboxStatus}
+    counts.update({str(status): n for status, n in rows})
+    return counts
+
+
+def dead_messages(limit: int = 50) -> list[OutboxMessage]:
+    return list(db.session.scalars(
+        select(OutboxMessage).where(OutboxMessage.status == OutboxStatus.DEAD)
+        .order_by(OutboxMessage.id.desc()).limit(limit)
+    ))

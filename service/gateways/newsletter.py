@@ -1,0 +1,65 @@
+"""The email provider that holds newsletter lists, chosen by NEWSLETTER_PROVIDER.
+
+    local       the list lives in our database (API and CSV export); nothing to call
+    mailchimp   Mailchimp Marketing API v3 (see newsletter_mailchimp.py)
+
+The outbox calls the provider with one subscriber's desired state at a time.
+Calls must be idempotent: delivery is at least once, so the same call may
+arrive twice, and a later call always carries the full state to converge on.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from service.logs import log_event
+
+logger = logging.getLogger(__name__)
+
+
+class ProviderError(Exception):
+    """The provider refused or could not be reached. `permanent` means retrying cannot help."""
+
+    def __init__(self, message: str, *, permanent: bool = False):
+        super().__init__(message)
+        self.permanent = permanent
+
+
+@dataclass(frozen=True)
+class Subscriber:
+    """One address on one list, as the provider should have it."""
+
+    list_slug: str
+    list_id: str | None  # the provider's id for the list, when it has one
+    email: str
+    first_name: str = ""
+    last_name: str = ""
+
+
+class NewsletterProvider(Protocol):
+    """Keeps the provider's copy of a list in step with ours. Raises `ProviderError`."""
+
+    def upsert(self, subscriber: Subscriber) -> None:
+        """Make the address a subscribed member of the list (creating it if new)."""
+
+    def remove(self, subscriber: Subscriber, *, reason: str) -> None:
+        """Stop sending to the address. `reason` is the list status: unsubscribed or lapsed."""
+
+
+class LocalProvider:
+    """The list lives here: subscribers are read from our tables (API, CSV). Nothing to send."""
+
+    def upsert(self, subscriber: Subscriber) -> None:
+        log_event(logger, "newsletter.local_upsert", list=subscriber.list_slug, level=logging.DEBUG)
+
+    def remove(self, subscriber: Subscriber, *, reason: str) -> None:
+        log_event(logger, "newsletter.local_remove", list=subscriber.list_slug, reason=reason, level=logging.DEBUG)
+
+
+def provider_from_config(config: dict[str, Any]) -> NewsletterProvider:
+    if config["NEWSLETTER_PROVIDER"] == "mailchimp":
+        from service.gateways.newsletter_mailchimp import MailchimpProvider
+
+        return MailchimpProvider.from_config(config)
+    return LocalProvider()

@@ -1,0 +1,46 @@
+"""What newsletter forms and the newsletter API accept."""
+from __future__ import annotations
+
+from marshmallow import EXCLUDE, RAISE, Schema, fields, validate
+
+from service.models import ListStatus
+
+MAX_PAGE = 500
+
+
+class SubscribeForm(Schema):
+    """The public sign-up form. Unknown fields (the CSRF token) are ignored."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    email = fields.Email(required=True, validate=validate.Length(max=320),
+                         error_messages={"required": "Enter your email address.",
+                                         "invalid": "Enter an email address like name@example.org."})
+    list = fields.String(load_default="daily-headlines", validate=validate.Length(min=1, max=100))
+
+
+class SubscriberQuery(Schema):
+    """`GET /api/v1/newsletters/<slug>/subscribers` query parameters."""
+
+    class Meta:
+        unknown = RAISE
+
+    status = fields.String(load_default=ListStatus.SUBSCRIBED.value,
+                           validate=validate.OneOf([s.value for s in ListStatus]))
+    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=MAX_PAGE))
+    cursor = fields.String(validate=validate.Regexp(r"^\d{1,18}$", error="Not a cursor from a previous page."))
+
+
+class SubscriberOut(Schema):
+    email = fields.String(required=True)
+    status = fields.String(required=True)
+    member_id = fields.Integer(allow_none=True)
+    created_at = fields.AwareDateTime(required=True)
+    updated_at = fields.AwareDateTime(required=True)
+
+
+class SubscriberListOut(Schema):
+    data = fields.List(fields.Nested(SubscriberOut), required=True)
+    has_more = fields.Boolean(required=True)
+    next_cursor = fields.String(allow_none=True, required=True)
