@@ -204,6 +204,55 @@ def plans_list() -> None:
         click.echo(f"{plan.code:14} {amount}{extra}  {plan.stripe_price_id or 'not synced'}")
 
 
+# --- Stripe events and reconciliation -----------------------------------------------
+
+
+@main.group("events")
+def events_group() -> None:
+    """The Stripe event inbox."""
+
+
+@events_group.command("retry")
+@click.option("--all", "everything", is_flag=True, help="Also retry failed events whose next attempt is not due yet.")
+@click.option("--limit", default=1000, show_default=True, type=click.IntRange(1), help="At most this many events.")
+@with_appcontext
+def events_retry(everything: bool, limit: int) -> None:
+    """Re-apply failed (and stuck) inbox events. Applying is idempotent."""
+    from service.db import utcnow
+    from service.domain import inbox
+    from service.gateways import billing
+
+    tried = inbox.retry_due(utcnow(), billing(), limit, include_not_due=everything)
+    failed = inbox.count_failed()
+    click.echo(f"retried {tried} event(s); {failed} still failing")
+    if failed and tried:
+        raise SystemExit(1)
+
+
+@main.command("reconcile")
+@with_appcontext
+def reconcile_command() -> None:
+    """Re-sync every Stripe subscription, apply events of the last 30 days that never
+    arrived, and report what changed, for whom."""
+    from tqdm import tqdm
+
+    from service.db import utcnow
+    from service.domain.reconcile import reconcile
+    from service.gateways import billing
+
+    bars = {"subscriptions": tqdm(desc="subscriptions", unit=" sub"), "events": tqdm(desc="events", unit=" evt")}
+    report = reconcile(billing(), utcnow(), tick=lambda what: bars[what].update())
+    for bar in bars.values():
+        bar.close()
+    click.echo(f"{report.subscriptions} subscription(s) checked, {len(report.drift)} member(s) changed, "
+               f"{report.unknown} not ours, {report.failed} failed; "
+               f"{report.events_missing} missed event(s) found, {report.events_applied} applied")
+    for d in report.drift:
+        click.echo(f"  member {d.member_id} {d.email}: {d.before} -> {d.after} ({d.subscription_id})")
+    if report.failed:
+        raise SystemExit(1)
+
+
 # --- serving ------------------------------------------------------------------
 
 

@@ -5,6 +5,8 @@
 - `app`: the service configured for tests.
 - `db_session`: every test runs inside a transaction that is rolled back, so
   requests made through `client` commit to a savepoint and leave nothing behind.
+  Requests share the test's session: a request that fails rolls back what the
+  test only flushed, so set-up that must survive one is committed (to the savepoint).
 """
 from __future__ import annotations
 
@@ -132,7 +134,7 @@ def api_token(db_session: Session) -> Any:
 
         user = make_staff(role=role)
         _token, plain = create_api_token(user.email)
-        db_session.flush()
+        db_session.commit()  # to the test's savepoint, so a failing request cannot roll it back
         return {"Authorization": f"Bearer {plain}"}
 
     return headers

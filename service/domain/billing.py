@@ -8,6 +8,7 @@ one member are applied one after the other, each writing what Stripe says now.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -36,6 +37,15 @@ Obj = dict[str, Any]
 
 class NotOurs(Exception):
     """A genuine Stripe object that belongs to no member of ours; the message says why."""
+
+
+@dataclass(frozen=True)
+class Cause:
+    """Why billing state changed: a Stripe event, a staff user's action, or a named job."""
+
+    stripe_event_id: str | None = None
+    staff_user_id: int | None = None
+    detail: str = ""
 
 
 def ts(value: int | None) -> datetime | None:
@@ -92,7 +102,7 @@ def _plan_for(price: Obj) -> Plan | None:
     return db.session.scalars(select(Plan).where(or_(*matches)).order_by(Plan.pay_what_you_want)).first()
 
 
-def sync_subscription(member: Member, sub: Obj, now: datetime, *, cause: str | None = None) -> Subscription:
+def sync_subscription(member: Member, sub: Obj, now: datetime, *, cause: Cause) -> Subscription:
     """Write Stripe's current subscription into the store and recompute the member's status."""
     item = sub["items"]["data"][0]
     price = item["price"]
@@ -122,12 +132,13 @@ def sync_subscription(member: Member, sub: Obj, now: datetime, *, cause: str | N
     return row
 
 
-def _settle_status(member: Member, now: datetime, cause: str | None) -> None:
+def _settle_status(member: Member, now: datetime, cause: Cause) -> None:
     """Recompute the status; a change brings the emails that go with it."""
     from service.domain import emails
 
     old = member.status
-    if not refresh_status(member, now, stripe_event_id=cause):
+    if not refresh_status(member, now, stripe_event_id=cause.stripe_event_id, staff_user_id=cause.staff_user_id,
+                          detail=cause.detail):
         return
     if member.status is MemberStatus.ACTIVE and old in (MemberStatus.PENDING, MemberStatus.LAPSED):
         emails.queue_welcome(member)
@@ -135,7 +146,7 @@ def _settle_status(member: Member, now: datetime, cause: str | None) -> None:
         emails.queue_membership_ended(member, now)
 
 
-def _flag_duplicates(member: Member, now: datetime, cause: str | None) -> None:
+def _flag_duplicates(member: Member, now: datetime, cause: Cause) -> None:
     """Two subscriptions granting access at once means someone pays twice: tell staff."""
     granting = sorted((s for s in member.subscriptions if s.status in GRANTING), key=lambda s: s.stripe_created_at)
     for extra in granting[1:]:
@@ -144,14 +155,14 @@ def _flag_duplicates(member: Member, now: datetime, cause: str | None) -> None:
                      detail=f"also pays through {granting[0].stripe_subscription_id}")
 
 
-def record_issue(member: Member, kind: IssueKind, object_id: str, now: datetime, *, cause: str | None,
+def record_issue(member: Member, kind: IssueKind, object_id: str, now: datetime, *, cause: Cause,
                  amount: int | None = None, currency: str | None = None, detail: str = "") -> BillingIssue:
     """Record (once per Stripe object) something staff should look at; update its amount after."""
     issue = db.session.scalar(
         select(BillingIssue).where(BillingIssue.kind == kind, BillingIssue.stripe_object_id == object_id))
     if issue is None:
         issue = BillingIssue(member_id=member.id, kind=kind, stripe_object_id=object_id, created_at=now,
-                             stripe_event_id=cause)
+                             stripe_event_id=cause.stripe_event_id)
         db.session.add(issue)
         log_event(logger, "billing.issue_flagged", member_id=member.id, kind=str(kind), stripe_object_id=object_id)
     issue.amount, issue.currency, issue.detail = amount, currency, detail

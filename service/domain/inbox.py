@@ -17,7 +17,7 @@ import random
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -123,6 +123,10 @@ def due(now: datetime, limit: int, *, include_not_due: bool = False) -> list[str
     waiting = or_(failed_and_due, stuck)
     query = select(StripeEvent.stripe_event_id).where(waiting).order_by(StripeEvent.id).limit(limit)
     return list(db.session.scalars(query))
+
+
+def count_failed() -> int:
+    return db.session.scalar(select(func.count()).where(StripeEvent.status == InboxStatus.FAILED)) or 0
 
 
 def apply_one(stripe_event_id: str, gateway: StripeGateway, now: datetime) -> InboxStatus:

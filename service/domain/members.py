@@ -56,9 +56,11 @@ def set_status(
     return True
 
 
-def refresh_status(member: Member, now: datetime, **cause: str | int | None) -> bool:
+def refresh_status(member: Member, now: datetime, *, stripe_event_id: str | None = None,
+                   staff_user_id: int | None = None, detail: str = "") -> bool:
     """Recompute a member's status from their subscriptions and comp, and record a change."""
-    return set_status(member, derive_status(member, now), now, **cause)  # type: ignore[arg-type]
+    return set_status(member, derive_status(member, now), now, stripe_event_id=stripe_event_id,
+                      staff_user_id=staff_user_id, detail=detail)
 
 
 def search(

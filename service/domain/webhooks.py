@@ -32,13 +32,17 @@ class Delivery:
     gateway: StripeGateway
     now: datetime
 
+    @property
+    def cause(self) -> billing.Cause:
+        return billing.Cause(stripe_event_id=self.event_id)
+
 
 def _metadata_member(obj: Obj) -> str | None:
     return (obj.get("metadata") or {}).get("member_id")
 
 
 def _sync_subscription_by_id(member: Member, subscription_id: str, d: Delivery) -> None:
-    billing.sync_subscription(member, d.gateway.retrieve_subscription(subscription_id), d.now, cause=d.event_id)
+    billing.sync_subscription(member, d.gateway.retrieve_subscription(subscription_id), d.now, cause=d.cause)
 
 
 def checkout_completed(d: Delivery) -> Member:
@@ -89,7 +93,7 @@ def invoice_payment_failed(d: Delivery) -> Member:
 def charge_refunded(d: Delivery) -> Member:
     member = member_for(d.obj.get("customer"), _metadata_member(d.obj))
     charge = d.gateway.retrieve_charge(d.obj["id"])
-    billing.record_issue(member, IssueKind.REFUND, charge["id"], d.now, cause=d.event_id,
+    billing.record_issue(member, IssueKind.REFUND, charge["id"], d.now, cause=d.cause,
                          amount=charge.get("amount_refunded"), currency=charge.get("currency"),
                          detail=f"refunded {charge.get('amount_refunded')} of {charge.get('amount')}")
     _note(member, d, f"charge {charge['id']} refunded", kind=ActivityKind.FLAGGED)
@@ -99,7 +103,7 @@ def charge_refunded(d: Delivery) -> Member:
 def dispute_created(d: Delivery) -> Member:
     charge = d.gateway.retrieve_charge(stripe_id(d.obj["charge"]))  # type: ignore[arg-type]
     member = member_for(charge.get("customer"), _metadata_member(charge))
-    billing.record_issue(member, IssueKind.DISPUTE, d.obj["id"], d.now, cause=d.event_id,
+    billing.record_issue(member, IssueKind.DISPUTE, d.obj["id"], d.now, cause=d.cause,
                          amount=d.obj.get("amount"), currency=d.obj.get("currency"),
                          detail=f"dispute on {charge['id']}: {d.obj.get('reason') or 'no reason given'}")
     _note(member, d, f"payment {charge['id']} disputed", kind=ActivityKind.FLAGGED)

@@ -11,6 +11,7 @@ from service.extensions import db
 from service.web.api import bp as api_bp
 from service.web.ops import bp as ops_bp
 from service.web.public.newsletters import bp as newsletters_bp
+from service.web.public.join import bp as join_bp
 from service.web.webhooks import bp as webhooks_bp
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -21,6 +22,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(api_bp)
     app.register_blueprint(newsletters_bp)
     app.register_blueprint(webhooks_bp)
+    app.register_blueprint(join_bp)
     app.before_request(_assign_request_id)
     app.after_request(_commit)
     app.teardown_request(_rollback_on_error)

@@ -119,7 +119,8 @@ class Reader:
 def reader(db_session: Any, gateway: StripeGateway, sandbox: Sandbox, price: dict[str, Any]) -> Reader:
     member = make_member(name="Ada Reader")
     r = Reader(member, gateway, sandbox, price)
-    db_session.flush()
+    # Commit (to the test's savepoint): a request that fails rolls back what is only flushed.
+    db_session.commit()
     return r
 
 

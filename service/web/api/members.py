@@ -1,12 +1,15 @@
 """Members in the JSON API."""
 from __future__ import annotations
 
-from flask import jsonify
+from flask import g, jsonify
 
+from service.db import utcnow
 from service.domain import members as members_domain
+from service.domain.reconcile import staff_resync
 from service.errors import NotFound
 from service.extensions import db
-from service.models import Member, MemberStatus
+from service.gateways import billing
+from service.models import Member, MemberStatus, Role
 from service.schemas.member import MemberListOut, MemberOut, MemberQuery
 from service.web.api import bp, parse_query, require_token
 
@@ -23,6 +26,14 @@ def list_members():
     return jsonify(MemberListOut().dump(
         {"data": page, "has_more": next_cursor is not None, "next_cursor": str(next_cursor) if next_cursor else None}
     ))
+
+
+@bp.post("/v1/members/<int:member_id>/resync")
+@require_token(Role.SUPPORT)
+def resync_member(member_id: int):
+    """Re-read the member's subscriptions from Stripe now; the change is audited."""
+    member = staff_resync(member_id, g.api_user, billing(), utcnow())
+    return jsonify(MemberOut().dump(member))
 
 
 @bp.get("/v1/members/<int:member_id>")

@@ -1,0 +1,31 @@
+"""Confirming a checkout from the success page, before (or after) its webhook."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from service.domain.billing import Cause, lock_member, stripe_id, sync_subscription
+from service.errors import BillingNotFound
+from service.gateways.stripe_gateway import StripeGateway
+from service.models import Member
+
+
+def confirm_checkout(session_id: str, member_id: int, gateway: StripeGateway, now: datetime) -> Member | None:
+    """Sync the member's subscription from a completed Checkout Session.
+
+    Returns the member, or None when the session is unknown or is not this
+    member's (its client_reference_id names another member, or its customer is
+    not theirs). Safe to run any number of times, alongside the webhook.
+    """
+    try:
+        checkout = gateway.retrieve_checkout_session(session_id)
+    except BillingNotFound:
+        return None
+    if checkout.get("client_reference_id") != str(member_id):
+        return None
+    member = lock_member(member_id)
+    if member is None or stripe_id(checkout.get("customer")) not in (None, member.stripe_customer_id):
+        return None
+    if checkout.get("status") == "complete" and checkout.get("subscription"):
+        subscription = gateway.retrieve_subscription(stripe_id(checkout["subscription"]))  # type: ignore[arg-type]
+        sync_subscription(member, subscription, now, cause=Cause(detail=f"success page for {session_id}"))
+    return member

@@ -1,0 +1,112 @@
+"""Bringing the member store back in line with Stripe: one member, or everyone.
+
+`resync_member` re-reads one member's subscriptions (staff's "resync" button).
+`reconcile` pages through every subscription on the Stripe account and re-syncs
+each, then applies any event of the last 30 days that never reached the inbox
+(for example while the endpoint was down), and reports what changed, for whom.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+
+from service.domain import inbox
+from service.domain.billing import Cause, NotOurs, member_for, stripe_id, sync_subscription
+from service.domain.members import refresh_status
+from service.domain.webhooks import HANDLERS
+from service.extensions import db
+from service.gateways.stripe_gateway import StripeGateway
+from service.logs import log_event
+from service.models import Member, StaffUser, StripeEvent
+
+logger = logging.getLogger(__name__)
+EVENT_WINDOW = timedelta(days=30)  # how long Stripe keeps events
+
+
+@dataclass(frozen=True)
+class Drift:
+    member_id: int
+    email: str
+    before: str
+    after: str
+    subscription_id: str
+
+
+@dataclass
+class Report:
+    subscriptions: int = 0
+    unknown: int = 0
+    failed: int = 0
+    drift: list[Drift] = field(default_factory=list)
+    events_missing: int = 0
+    events_applied: int = 0
+
+
+def resync_member(member: Member, gateway: StripeGateway, now: datetime, cause: Cause) -> bool:
+    """Re-read all of a member's subscriptions from Stripe. Returns whether the status changed."""
+    before = member.status
+    if member.stripe_customer_id:
+        for sub in gateway.list_subscriptions(customer=member.stripe_customer_id):
+            sync_subscription(member, sub, now, cause=cause)
+    member.billing_synced_at = now
+    refresh_status(member, now, stripe_event_id=cause.stripe_event_id, staff_user_id=cause.staff_user_id,
+                   detail=cause.detail)
+    return member.status is not before
+
+
+def reconcile(gateway: StripeGateway, now: datetime, *, tick: Callable[[str], None] = lambda _: None) -> Report:
+    """Re-sync every subscription on the account, then apply missed events. Commits as it goes."""
+    report = Report()
+    cause = Cause(detail="reconcile")
+    for sub in gateway.list_subscriptions():
+        report.subscriptions += 1
+        _reconcile_one(sub, now, cause, report)
+        tick("subscriptions")
+    since = int((now - EVENT_WINDOW).timestamp())
+    for event in gateway.list_events(created_gte=since, types=sorted(HANDLERS)):
+        if db.session.scalar(select(StripeEvent.id).where(StripeEvent.stripe_event_id == event["id"])) is None:
+            report.events_missing += 1
+            inbox.store(event, now)
+            db.session.commit()
+            report.events_applied += inbox.apply_one(event["id"], gateway, now) is not inbox.InboxStatus.FAILED
+        tick("events")
+    log_event(logger, "reconcile.finished", subscriptions=report.subscriptions, drift=len(report.drift),
+              unknown=report.unknown, failed=report.failed, events_missing=report.events_missing)
+    return report
+
+
+def _reconcile_one(sub: dict, now: datetime, cause: Cause, report: Report) -> None:
+    try:
+        member = member_for(sub.get("customer"), (sub.get("metadata") or {}).get("member_id"))
+        before = member.status
+        sync_subscription(member, sub, now, cause=cause)
+        if member.status is not before:
+            report.drift.append(Drift(member.id, member.email, str(before), str(member.status), sub["id"]))
+        db.session.commit()
+    except NotOurs:
+        db.session.rollback()
+        report.unknown += 1
+    except Exception as exc:  # noqa: BLE001 - one bad subscription must not stop the run
+        db.session.rollback()
+        report.failed += 1
+        log_event(logger, "reconcile.subscription_failed", level=logging.WARNING,
+                  subscription=stripe_id(sub.get("id")), error=type(exc).__name__)
+
+
+def staff_resync(member_id: int, actor: StaffUser, gateway: StripeGateway, now: datetime) -> Member:
+    """A staff member's "resync from Stripe": locked, re-read, audited."""
+    from service.domain import audit
+    from service.domain.billing import lock_member
+    from service.errors import NotFound
+
+    member = lock_member(member_id)
+    if member is None:
+        raise NotFound(f"No member with id {member_id}.")
+    before = audit.member_snapshot(member)
+    resync_member(member, gateway, now, Cause(staff_user_id=actor.id, detail="resync by staff"))
+    audit.record(actor, "member.resync", member, before, audit.member_snapshot(member), now)
+    return member
