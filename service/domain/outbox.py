@@ -41,10 +41,10 @@ PENDING_KEYS = "outbox_pending_keys"  # session.info: keys enqueued in this tran
 
 
 def _send_email(payload: dict[str, Any]) -> None:
-    from service.gateways import mail
+    from service.gateways import mailer
     from service.gateways.mail import Email
 
-    mail().send(Email.from_payload(payload))
+    mailer().send(Email.from_payload(payload))
 
 
 def _sync_newsletter(payload: dict[str, Any]) -> None:

@@ -27,7 +27,7 @@ def billing() -> StripeGateway:
     return current_app.extensions["billing"]
 
 
-def mail() -> MailGateway:
+def mailer() -> MailGateway:
     """The mail gateway of the current app (SMTP, or the console stand-in)."""
     return current_app.extensions["mail"]
 
