@@ -27,7 +27,27 @@ def _create_app() -> Flask:
 
 
 class _Group(FlaskGroup):
-    """Turns the service's own errors into a one-line message and exit code 1."""
+    """Turns the service's own errors into a one-line message and exit code 1.
+
+    Flask's own --app/--env-file/--debug options are dropped: the app is always
+    this service, and settings come from the environment or .env.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.params = [p for p in self.params if p.name not in ("app", "env_file", "debug")]
+
+    # Every command is registered here, so listing or finding one never needs the app
+    # (`--help` works even when the configuration is broken), and extensions' plugin
+    # commands stay out of the operator's way.
+    def _load_plugin_commands(self) -> None:
+        pass
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return click.Group.list_commands(self, ctx)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        return click.Group.get_command(self, ctx, name)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -345,6 +365,8 @@ def newsletters_export(slug: str, status: str) -> None:
 
 
 def register_cli(app: Flask) -> None:
-    """Make the same commands available as `flask --app service ...`."""
+    """Make the same commands available as `flask --app service ...`; hide extensions' own."""
+    for name in [n for n in app.cli.commands if n not in main.commands]:
+        app.cli.commands.pop(name)
     for command in main.commands.values():
         app.cli.add_command(command)

@@ -14,7 +14,8 @@ MAX_PAGE = 100
 
 
 class PlanOut(Schema):
-    code = fields.String(required=True)
+    # None for a Stripe price that matches none of our plans (e.g. one made in the dashboard).
+    code = fields.String(required=True, allow_none=True)
     amount = fields.Integer(required=True, metadata={"description": "Minor units (cents)"})
     currency = fields.String(required=True)
     interval = fields.String(required=True, validate=validate.OneOf(["month", "year"]))
