@@ -9,7 +9,7 @@ from typing import Any
 from flask import Flask
 
 from service import create_app
-from tests.conftest import test_config as config_for_tests
+from tests.conftest import config_for_tests as config_for_tests
 
 
 @contextmanager

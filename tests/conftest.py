@@ -63,7 +63,7 @@ def is_postgres(database_url: str) -> bool:
     return database_url.startswith("postgresql")
 
 
-def test_config(database_url: str, **overrides: Any) -> dict[str, Any]:
+def config_for_tests(database_url: str, **overrides: Any) -> dict[str, Any]:
     return {
         "MEMBERSHIP_ENV": "test",
         "DATABASE_URL": database_url,
@@ -76,7 +76,7 @@ def test_config(database_url: str, **overrides: Any) -> dict[str, Any]:
 
 @pytest.fixture(scope="session")
 def app(database_url: str) -> Iterator[Flask]:
-    app = create_app(test_config(database_url))
+    app = create_app(config_for_tests(database_url))
     yield app
     app.extensions["db_engine"].dispose()
 

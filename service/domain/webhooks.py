@@ -18,7 +18,7 @@ from flask import current_app
 from service.domain import billing
 from service.domain.billing import NotOurs, member_for, stripe_id
 from service.gateways.stripe_gateway import StripeGateway
-from service.models import ActivityKind, IssueKind, Member, MemberActivity
+from service.models import ActivityKind, IssueKind, Member, MemberActivity, MemberStatus
 
 Obj = dict[str, Any]
 
@@ -85,8 +85,10 @@ def invoice_payment_failed(d: Delivery) -> Member:
     from service.domain import emails
 
     member, invoice = _apply_invoice(d)
-    fix_url = f"{current_app.config['BASE_URL']}/account"
-    emails.queue_payment_failed(member, invoice["id"], invoice.get("attempt_count") or 1, fix_url)
+    # After the last attempt the subscription has ended: the "membership ended" email says so instead.
+    if member.status is MemberStatus.PAST_DUE:
+        fix_url = f"{current_app.config['BASE_URL']}/account"
+        emails.queue_payment_failed(member, invoice["id"], invoice.get("attempt_count") or 1, fix_url)
     return member
 
 

@@ -1,0 +1,62 @@
+"""The emails membership changes send, received by a real SMTP server."""
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from flask import Flask
+
+from service import create_app
+from tests.conftest import config_for_tests
+from tests.sandbox.conftest import Sandbox
+from tests.smtp import SmtpServer, body_text
+from tests.webhooks.conftest import SECRET, deliver_all, replace_card
+
+
+@pytest.fixture(scope="module")
+def smtp() -> Iterator[SmtpServer]:
+    server = SmtpServer()
+    yield server
+    server.close()
+
+
+@pytest.fixture(scope="module")
+def app(database_url: str, sandbox: Sandbox, smtp: SmtpServer) -> Iterator[Flask]:
+    app = create_app(config_for_tests(database_url, BILLING_BACKEND="sandbox", STRIPE_API_BASE=sandbox.url,
+                                 STRIPE_WEBHOOK_SECRET=SECRET, MAIL_URL=smtp.url, BASE_URL="https://news.example"))
+    yield app
+    app.extensions["db_engine"].dispose()
+
+
+def subjects(smtp: SmtpServer, address: str) -> list[str]:
+    return [m["Subject"] for m in smtp.inbox.to(address)]
+
+
+def test_welcome_once_on_first_activation(client, db_session, reader, tap, smtp):
+    reader.pay()
+    events = tap.new()
+    deliver_all(client, events)
+    deliver_all(client, events)
+    assert subjects(smtp, reader.member.email) == ["Welcome, and thank you for becoming a member"]
+
+
+def test_payment_failed_once_per_attempt_then_ended(client, db_session, reader, tap, sandbox, smtp):
+    reader.pay()
+    deliver_all(client, tap.new())
+    replace_card(reader, "4000 0000 0000 0341")
+    sandbox.advance(days=31)
+    first_failure = tap.new()
+    deliver_all(client, first_failure)
+    deliver_all(client, first_failure)  # Stripe redelivers: no second email
+    failed = [m for m in smtp.inbox.to(reader.member.email) if m["Subject"] == "Your membership payment didn't go through"]
+    assert len(failed) == 1
+    assert "https://news.example/account" in body_text(failed[0])
+    sandbox.advance(days=3)  # the first retry fails too: a new attempt, a new email
+    deliver_all(client, tap.new())
+    assert subjects(smtp, reader.member.email).count("Your membership payment didn't go through") == 2
+    sandbox.advance(days=13)  # the remaining retries fail; the subscription ends
+    deliver_all(client, tap.new())
+    sent = subjects(smtp, reader.member.email)
+    assert sent.count("Your membership has ended") == 1
+    # The last failed attempt ended the membership: no "payment failed, we'll retry" after that.
+    assert sent.count("Your membership payment didn't go through") == 2
