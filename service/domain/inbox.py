@@ -114,15 +114,13 @@ def record_failure(stripe_event_id: str, error: BaseException, now: datetime) ->
               type=row.type, attempts=row.attempts, error=type(error).__name__)
 
 
-def due(now: datetime, limit: int, *, include_not_due: bool = False) -> list[str]:
-    """Ids of events waiting to be applied: failed and due again, or stuck as received."""
-    failed_and_due = StripeEvent.status == InboxStatus.FAILED
+def _waiting(now: datetime, *, include_not_due: bool, received_after: timedelta) -> Any:
+    """Events waiting to be applied: failed and due again, or received and not applied in time."""
+    failed = StripeEvent.status == InboxStatus.FAILED
     if not include_not_due:
-        failed_and_due &= StripeEvent.next_attempt_at <= now
-    stuck = (StripeEvent.status == InboxStatus.RECEIVED) & (StripeEvent.received_at <= now - STUCK_AFTER)
-    waiting = or_(failed_and_due, stuck)
-    query = select(StripeEvent.stripe_event_id).where(waiting).order_by(StripeEvent.id).limit(limit)
-    return list(db.session.scalars(query))
+        failed &= StripeEvent.next_attempt_at <= now
+    received = (StripeEvent.status == InboxStatus.RECEIVED) & (StripeEvent.received_at <= now - received_after)
+    return or_(failed, received)
 
 
 def count_failed() -> int:
@@ -142,10 +140,23 @@ def apply_one(stripe_event_id: str, gateway: StripeGateway, now: datetime) -> In
         return InboxStatus.FAILED
 
 
-def retry_due(now: datetime, gateway: StripeGateway, limit: int = 100, *, include_not_due: bool = False) -> int:
-    """Apply the events that are waiting. Returns how many were tried."""
-    ids = due(now, limit, include_not_due=include_not_due)
-    db.session.rollback()  # end the read; each event gets its own transaction
-    for stripe_event_id in ids:
-        apply_one(stripe_event_id, gateway, now)
-    return len(ids)
+def retry_due(now: datetime, gateway: StripeGateway, limit: int = 100, *, include_not_due: bool = False,
+              received_after: timedelta = STUCK_AFTER) -> int:
+    """Apply waiting events one at a time, each in its own transaction. Returns how many were tried.
+
+    Each event is claimed with FOR UPDATE SKIP LOCKED on PostgreSQL, so any number of
+    workers share the backlog; SQLite runs one worker. `received_after` is how long a
+    stored event may wait for the request that stored it to apply it (0 when webhooks
+    are only stored and the worker applies them).
+    """
+    tried: list[int] = []
+    waiting = _waiting(now, include_not_due=include_not_due, received_after=received_after)
+    while len(tried) < limit:
+        query = select(StripeEvent).where(waiting, StripeEvent.id.not_in(tried) if tried else True)
+        row = db.session.scalars(query.order_by(StripeEvent.id).limit(1).with_for_update(skip_locked=True)).first()
+        if row is None:
+            db.session.rollback()
+            break
+        tried.append(row.id)
+        apply_one(row.stripe_event_id, gateway, now)
+    return len(tried)

@@ -18,7 +18,7 @@ import logging
 import signal
 import threading
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from service.db import utcnow
 from service.extensions import db
@@ -41,7 +41,20 @@ def expire_newsletter_access(now: datetime) -> int:
     return expire_ended_access(now)
 
 
+def retry_inbox(now: datetime) -> int:
+    """Apply Stripe events whose apply failed (when due again) or that were stored and never applied."""
+    from flask import current_app
+
+    from service.domain.inbox import STUCK_AFTER, retry_due
+    from service.gateways import billing
+
+    # When webhooks are only stored, applying them is this job's work, at once.
+    inline = current_app.config["WEBHOOK_APPLY_INLINE"]
+    return retry_due(now, billing(), received_after=STUCK_AFTER if inline else timedelta(0))
+
+
 JOBS: dict[str, Job] = {
+    "inbox": retry_inbox,
     "outbox": deliver_outbox,
     "newsletter_access": expire_newsletter_access,
 }

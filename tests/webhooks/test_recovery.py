@@ -69,3 +69,21 @@ def test_staff_resync_through_the_api(client, db_session, reader, tap, api_token
     entry = db_session.scalars(select(AuditEntry).where(AuditEntry.member_id == reader.member.id)).one()
     assert entry.action == "member.resync" and entry.before["status"] == "pending" and entry.after["status"] == "active"
     assert client.post("/api/v1/members/999999/resync", headers=api_token("support")).status_code == 404
+
+
+def test_store_only_mode_leaves_applying_to_the_worker(app, cli, client, db_session, reader, tap):
+    reader.pay()
+    events = tap.new()
+    app.config["WEBHOOK_APPLY_INLINE"] = False
+    try:
+        responses = [post_event(client, e) for e in events]
+        assert {r.get_json()["status"] for r in responses} == {"stored"}
+        assert reader.member.status is MemberStatus.PENDING
+        result = cli("worker", "--once")
+        assert result.exit_code == 0, result.output
+    finally:
+        app.config["WEBHOOK_APPLY_INLINE"] = True
+    db_session.expire_all()
+    assert reader.member.status is MemberStatus.ACTIVE
+    rows = db_session.scalars(select(StripeEvent).where(StripeEvent.stripe_event_id.in_([e["id"] for e in events])))
+    assert {row.status for row in rows} <= {InboxStatus.APPLIED, InboxStatus.IGNORED}
