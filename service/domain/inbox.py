@@ -49,7 +49,8 @@ def store(event: dict[str, Any], now: datetime) -> bool:
         "received_at": now,
     }
     insert = pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    statement = insert(StripeEvent).values(**values).on_conflict_do_nothing(index_elements=["stripe_event_id"])
+    # A Core insert on the table: the hot path of every webhook, without ORM bookkeeping.
+    statement = insert(StripeEvent.__table__).values(**values).on_conflict_do_nothing(index_elements=["stripe_event_id"])
     created = db.session.execute(statement).rowcount == 1
     if created:
         log_event(logger, "webhook.stored", stripe_event_id=event["id"], type=event["type"])
@@ -78,7 +79,8 @@ def apply(stripe_event_id: str, gateway: StripeGateway, now: datetime) -> InboxS
         return _settle(row, InboxStatus.IGNORED, now, "livemode differs from the configured key's mode")
     obj = row.payload.get("data", {}).get("object") or {}
     try:
-        member = handler(Delivery(event_id=row.stripe_event_id, obj=obj, gateway=gateway, now=now))
+        member = handler(Delivery(event_id=row.stripe_event_id, obj=obj, gateway=gateway, now=now,
+                                  received_at=row.received_at))
     except NotOurs as exc:
         return _settle(row, InboxStatus.IGNORED, now, str(exc))
     row.member_id = member.id
@@ -149,14 +151,15 @@ def retry_due(now: datetime, gateway: StripeGateway, limit: int = 100, *, includ
     stored event may wait for the request that stored it to apply it (0 when webhooks
     are only stored and the worker applies them).
     """
-    tried: list[int] = []
+    tried, last_id = 0, 0
     waiting = _waiting(now, include_not_due=include_not_due, received_after=received_after)
-    while len(tried) < limit:
-        query = select(StripeEvent).where(waiting, StripeEvent.id.not_in(tried) if tried else True)
-        row = db.session.scalars(query.order_by(StripeEvent.id).limit(1).with_for_update(skip_locked=True)).first()
+    while tried < limit:
+        # In id order, each event at most once per pass (one that fails again waits for its next turn).
+        query = select(StripeEvent).where(waiting, StripeEvent.id > last_id).order_by(StripeEvent.id).limit(1)
+        row = db.session.scalars(query.with_for_update(skip_locked=True)).first()
         if row is None:
             db.session.rollback()
             break
-        tried.append(row.id)
+        tried, last_id = tried + 1, row.id
         apply_one(row.stripe_event_id, gateway, now)
-    return len(tried)
+    return tried

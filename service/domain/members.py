@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from service.domain.access import derive_status
 from service.domain.newsletter import follow_access
@@ -73,20 +73,8 @@ def search(
     case-insensitively. Returns the page and the cursor of the next page (None
     on the last page).
     """
-    query = select(Member).order_by(Member.id.desc()).limit(limit + 1)
-    if email is not None:
-        query = query.where(Member.email == normalize_email(email))
-    if q is not None:
-        needle = q.strip().lower()
-        query = query.where(
-            Member.email.startswith(needle, autoescape=True)
-            | func.lower(Member.name).contains(needle, autoescape=True)
-        )
-    if status is not None:
-        query = query.where(Member.status == status)
-    if cursor is not None:
-        query = query.where(Member.id < cursor)
-    rows = list(db.session.scalars(query))
-    more = len(rows) > limit
-    page = rows[:limit]
-    return page, (page[-1].id if more else None)
+    from service.domain.search import MemberFilter
+    from service.domain.search import search as search_members
+
+    # The filters and their indexes live in domain/search.py, shared with the staff console.
+    return search_members(MemberFilter(email=email, q=q, status=status), limit=limit, cursor=cursor)

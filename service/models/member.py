@@ -33,6 +33,16 @@ class Member(Base):
     __table_args__ = (
         # Emails are stored normalised, so a plain unique constraint is case-insensitive.
         CheckConstraint("email = lower(email)", name="email_normalised"),
+        # Staff search (domain/search.py). An email prefix is a LIKE 'abc%': PostgreSQL only
+        # uses a btree for it with text_pattern_ops (unless the database collation is C).
+        Index("ix_members_email_pattern", "email", postgresql_ops={"email": "text_pattern_ops"})
+        .ddl_if(dialect="postgresql"),
+        # Name and email substrings (LIKE '%abc%') need trigram indexes; SQLite has none.
+        # (Searched with ILIKE, which trigram indexes serve, so no lower() expression index is needed.)
+        Index("ix_members_name_trgm", "name", postgresql_using="gin",
+              postgresql_ops={"name": "gin_trgm_ops"}).ddl_if(dialect="postgresql"),
+        Index("ix_members_email_trgm", "email", postgresql_using="gin",
+              postgresql_ops={"email": "gin_trgm_ops"}).ddl_if(dialect="postgresql"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -54,8 +64,9 @@ class Member(Base):
     subscriptions: Mapped[list[Subscription]] = relationship(
         back_populates="member", order_by="Subscription.id", lazy="selectin"
     )
+    # Loaded when used (billing never needs it); list queries ask for it with selectinload.
     list_subscriptions: Mapped[list[ListSubscription]] = relationship(
-        viewonly=True, order_by="ListSubscription.newsletter_id", lazy="selectin"
+        viewonly=True, order_by="ListSubscription.newsletter_id"
     )
 
     @validates("email")
@@ -80,7 +91,11 @@ class MemberActivity(Base):
     """One line of a member's timeline: what changed, from what to what, and why."""
 
     __tablename__ = "member_activity"
-    __table_args__ = (Index("ix_member_activity_member_created", "member_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_member_activity_member_created", "member_id", "created_at"),
+        # The dashboard's lapses per week.
+        Index("ix_member_activity_to_status_created", "to_status", "created_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))

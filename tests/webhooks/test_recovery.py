@@ -87,3 +87,34 @@ def test_store_only_mode_leaves_applying_to_the_worker(app, cli, client, db_sess
     assert reader.member.status is MemberStatus.ACTIVE
     rows = db_session.scalars(select(StripeEvent).where(StripeEvent.stripe_event_id.in_([e["id"] for e in events])))
     assert {row.status for row in rows} <= {InboxStatus.APPLIED, InboxStatus.IGNORED}
+
+
+def _dead_gateway() -> StripeGateway:
+    return StripeGateway("sk_test_x", api_base=f"http://127.0.0.1:{_closed_port()}", max_network_retries=0, timeout=2)
+
+
+def test_a_burst_for_one_subscription_costs_one_read(app, client, db_session, reader, tap):
+    """An event that arrived before our last read of its subscription needs no new read:
+    proven by applying it while Stripe is unreachable."""
+    from datetime import timedelta
+
+    from service.db import utcnow
+    from service.domain import inbox
+    from tests.webhooks.conftest import stripe_event
+
+    reader.pay()
+    for event in tap.new():
+        post_event(client, event)
+    sub = reader.subscription()
+    obj = {"id": sub["id"], "customer": sub["customer"], "metadata": sub["metadata"]}
+    earlier = stripe_event("customer.subscription.updated", obj)
+    later = stripe_event("customer.subscription.updated", obj)
+    inbox.store(earlier, utcnow() - timedelta(minutes=5))  # arrived before the read above
+    inbox.store(later, utcnow() + timedelta(minutes=5))  # arrives after it
+    db_session.commit()
+    working, app.extensions["billing"] = app.extensions["billing"], _dead_gateway()
+    try:
+        assert inbox.apply_one(earlier["id"], app.extensions["billing"], utcnow()) is InboxStatus.APPLIED
+        assert inbox.apply_one(later["id"], app.extensions["billing"], utcnow()) is InboxStatus.FAILED
+    finally:
+        app.extensions["billing"] = working
