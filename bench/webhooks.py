@@ -157,7 +157,7 @@ def main() -> None:
             while inbox_counts(env).get("received", 0) > 0:
                 time.sleep(0.5)
             elapsed = time.perf_counter() - started
-            lines.append(f"Apply ({args.apply_workers} workers, each event re-reads its subscription from the sandbox): "
+            lines.append(f"Apply ({args.apply_workers} `membership worker` processes; one sandbox read per subscription per burst): "
                          f"{args.events / elapsed:,.0f} events/s")
             print(lines[-1], flush=True)
             for w in workers:

@@ -62,35 +62,33 @@ def lock_member(member_id: int) -> Member | None:
 
     SQLite has no row locks; it lets one writer in at a time instead.
     """
-    query = select(Member).where(Member.id == member_id).with_for_update().execution_options(populate_existing=True)
-    return db.session.scalars(query).one_or_none()
+    return _locked_where(Member.id == member_id)
 
 
 def member_for(customer: str | Obj | None, member_ref: str | None) -> Member:
-    """The member an object belongs to: by our stored Stripe customer, else by the member
-    id we put in its metadata (client_reference_id / metadata.member_id). Never by email.
+    """The member an object belongs to, locked: by our stored Stripe customer, else by the
+    member id we put in its metadata (client_reference_id / metadata.member_id). Never by email.
 
     Raises NotOurs when neither leads to a member, or when they disagree.
     """
     customer_id = stripe_id(customer)
     if customer_id:
-        found = db.session.scalar(select(Member.id).where(Member.stripe_customer_id == customer_id))
-        if found is not None:
-            return _locked(found)
+        member = _locked_where(Member.stripe_customer_id == customer_id)
+        if member is not None:
+            return member
     if member_ref and str(member_ref).isdigit():
-        member = db.session.get(Member, int(member_ref))
+        member = _locked_where(Member.id == int(member_ref))
         if member is not None and member.stripe_customer_id in (None, customer_id):
-            return _locked(member.id)
+            return member
         if member is not None:
             raise NotOurs(f"member {member_ref} belongs to another Stripe customer than {customer_id}")
     raise NotOurs(f"no member for customer {customer_id or '-'} / member id {member_ref or '-'}")
 
 
-def _locked(member_id: int) -> Member:
-    member = lock_member(member_id)
-    if member is None:  # deleted between the lookup and the lock
-        raise NotOurs(f"member {member_id} no longer exists")
-    return member
+def _locked_where(condition: Any) -> Member | None:
+    """Find and lock in one statement (FOR UPDATE on PostgreSQL)."""
+    query = select(Member).where(condition).with_for_update().execution_options(populate_existing=True)
+    return db.session.scalars(query).one_or_none()
 
 
 def _plan_for(price: Obj) -> Plan | None:

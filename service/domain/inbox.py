@@ -63,10 +63,11 @@ def _lock(stripe_event_id: str) -> StripeEvent | None:
     return db.session.scalars(query).one_or_none()
 
 
-def apply(stripe_event_id: str, gateway: StripeGateway, now: datetime) -> InboxStatus:
+def apply(stripe_event_id: str, gateway: StripeGateway, now: datetime, row: StripeEvent | None = None) -> InboxStatus:
     """Apply a stored event unless it is settled. Raises whatever applying raised;
-    the caller rolls back and calls `record_failure`."""
-    row = _lock(stripe_event_id)
+    the caller rolls back and calls `record_failure`. `row` is the event when the
+    caller has locked it already in this transaction."""
+    row = row or _lock(stripe_event_id)
     if row is None:
         raise LookupError(f"event {stripe_event_id} is not in the inbox")
     if row.status in SETTLED:
@@ -129,10 +130,11 @@ def count_failed() -> int:
     return db.session.scalar(select(func.count()).where(StripeEvent.status == InboxStatus.FAILED)) or 0
 
 
-def apply_one(stripe_event_id: str, gateway: StripeGateway, now: datetime) -> InboxStatus:
+def apply_one(stripe_event_id: str, gateway: StripeGateway, now: datetime,
+              row: StripeEvent | None = None) -> InboxStatus:
     """Apply one event in its own transaction; a failure is recorded and committed instead."""
     try:
-        status = apply(stripe_event_id, gateway, now)
+        status = apply(stripe_event_id, gateway, now, row)
         db.session.commit()
         return status
     except Exception as exc:  # noqa: BLE001 - any failure must be recorded, then retried
@@ -161,5 +163,5 @@ def retry_due(now: datetime, gateway: StripeGateway, limit: int = 100, *, includ
             db.session.rollback()
             break
         tried, last_id = tried + 1, row.id
-        apply_one(row.stripe_event_id, gateway, now)
+        apply_one(row.stripe_event_id, gateway, now, row)  # still locked by the claim
     return tried
