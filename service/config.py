@@ -134,6 +134,12 @@ def load_config(overrides: Mapping[str, Any] | None = None, environ: Mapping[str
         "OUTBOX_DELIVER_INLINE": _bool("OUTBOX_DELIVER_INLINE", get("OUTBOX_DELIVER_INLINE", "true")),
         "RATELIMIT_ENABLED": _bool("RATELIMIT_ENABLED", get("RATELIMIT_ENABLED", "true")),
         "RATELIMIT_STORAGE_URI": get("RATELIMIT_STORAGE_URI", "memory://"),
+        # Emailed sign-in: the link and code live this long; a used link keeps working for a
+        # few uses within the reuse window (mail scanners open links before the reader does).
+        "SIGNIN_TOKEN_MINUTES": _int("SIGNIN_TOKEN_MINUTES", get("SIGNIN_TOKEN_MINUTES", "15"), minimum=1),
+        "SIGNIN_REUSE_MINUTES": _int("SIGNIN_REUSE_MINUTES", get("SIGNIN_REUSE_MINUTES", "10"), minimum=1),
+        "SIGNIN_LINK_MAX_USES": _int("SIGNIN_LINK_MAX_USES", get("SIGNIN_LINK_MAX_USES", "5"), minimum=1),
+        "SIGNIN_CODE_MAX_ATTEMPTS": _int("SIGNIN_CODE_MAX_ATTEMPTS", get("SIGNIN_CODE_MAX_ATTEMPTS", "5"), minimum=1),
         "LOG_LEVEL": get("LOG_LEVEL", "INFO").upper(),
         "LOG_FORMAT": get("LOG_FORMAT", "json" if production else "text"),
         "MAX_CONTENT_LENGTH": _int("MAX_CONTENT_LENGTH", get("MAX_CONTENT_LENGTH", str(1024 * 1024)), minimum=1024),

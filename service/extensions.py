@@ -94,10 +94,14 @@ def init_extensions(app: Flask) -> None:
 
 def _load_user(user_id: str) -> Any:
     """Session ids are "<kind>:<id>", so staff and readers can never be confused."""
-    from service.models import StaffUser
+    from service.domain.signin import SignedInReader
+    from service.models import Member, StaffUser
 
     kind, _, raw_id = user_id.partition(":")
     if kind == "staff" and raw_id.isdigit():
         user = db.session.get(StaffUser, int(raw_id))
         return user if user is not None and user.active else None
+    if kind == "member" and raw_id.isdigit():
+        member = db.session.get(Member, int(raw_id))
+        return SignedInReader(member) if member is not None else None
     return None

@@ -73,3 +73,9 @@ def queue_list_email(newsletter: Newsletter, to: str, subject: str, text: str, h
     email = Email(to=to, subject=subject, text=text + footer_text, html=(html + footer_html) if html else None,
                   kind=f"list:{newsletter.slug}", list_unsubscribe=one_click_url(to, newsletter.slug))
     return _queue(email, f"email:{to}", dedupe_key)
+
+
+def queue_signin(member: Member, *, token_id: int, link: str, code: str, minutes: int) -> OutboxMessage | None:
+    """A sign-in link and code for a reader; once per token."""
+    return _member_email(member, "signin", "Your sign-in link", f"signin:{token_id}", link=link, code=code,
+                         minutes=minutes)

@@ -19,6 +19,7 @@ from service.models.newsletter import (
     ListSubscription,
     Newsletter,
 )
+from service.models.reader import CheckoutAttempt, SigninToken
 from service.models.staff import ApiToken, AuditEntry, Role, StaffUser
 
 __all__ = [
@@ -26,6 +27,7 @@ __all__ = [
     "ApiToken",
     "AuditEntry",
     "BillingIssue",
+    "CheckoutAttempt",
     "ConsentAction",
     "ConsentRecord",
     "ConsentSource",
@@ -44,6 +46,7 @@ __all__ = [
     "OutboxStatus",
     "Plan",
     "Role",
+    "SigninToken",
     "StaffUser",
     "StripeEvent",
     "Subscription",

@@ -8,10 +8,13 @@ from flask import Flask, Response, g, request
 
 from service.domain.outbox import deliver_after_commit
 from service.extensions import db
+from service.web.account import bp as account_bp
 from service.web.api import bp as api_bp
 from service.web.ops import bp as ops_bp
 from service.web.public.newsletters import bp as newsletters_bp
+from service.web.public.home import bp as home_bp
 from service.web.public.join import bp as join_bp
+from service.web.public.signin import bp as signin_bp
 from service.web.webhooks import bp as webhooks_bp
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -23,6 +26,9 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(newsletters_bp)
     app.register_blueprint(webhooks_bp)
     app.register_blueprint(join_bp)
+    app.register_blueprint(home_bp)
+    app.register_blueprint(signin_bp)
+    app.register_blueprint(account_bp)
     app.before_request(_assign_request_id)
     app.after_request(_commit)
     app.teardown_request(_rollback_on_error)

@@ -1,19 +1,51 @@
-"""The end of checkout: Stripe sends the reader back here, paid or not."""
+"""Joining: the form's POST, and the end of checkout where Stripe sends the reader back, paid or not."""
 from __future__ import annotations
 
 import re
 
-from flask import Blueprint, render_template, request, session
+from flask import Blueprint, current_app, redirect, render_template, request, session
+from marshmallow import ValidationError
 
 from service.db import utcnow
 from service.domain.access import has_access
+from service.domain.account import portal_url
 from service.domain.checkout import confirm_checkout
+from service.domain.join import JoinRequest, start_join
+from service.domain.plans import active_plans
+from service.extensions import limiter
 from service.gateways import billing
+from service.schemas.join import JoinForm
+from service.web.public.home import render_join_form
+from service.web.public.readers import email_key, signed_in_member
 
 bp = Blueprint("join", __name__)
 SESSION_ID = re.compile(r"^cs_[A-Za-z0-9_]{1,250}$")
 # The browser session key that remembers which pending member this reader is.
 JOINING_MEMBER = "joining_member_id"
+# Each join costs Stripe calls; an address gets a few tries, a network somewhat more (shared offices).
+JOIN_LIMIT_PER_IP = "10 per minute;60 per hour"
+JOIN_LIMIT_PER_EMAIL = "5 per minute;20 per hour"
+
+
+@bp.post("/join")
+@limiter.limit(JOIN_LIMIT_PER_IP)
+@limiter.limit(JOIN_LIMIT_PER_EMAIL, key_func=email_key)
+def join():
+    """303 to Stripe Checkout; or, for an address that is already a member's, the same
+    "check your inbox" page sign-in shows (a sign-in link was emailed)."""
+    now, base_url = utcnow(), current_app.config["BASE_URL"]
+    member = signed_in_member()
+    if member is not None and has_access(member, now):
+        return redirect(portal_url(member, billing(), f"{base_url}/account", now), 303)
+    try:
+        form = JoinForm(active_plans()).load(request.form.to_dict())
+    except ValidationError as exc:
+        return render_join_form(request.form, exc.normalized_messages(), 422)
+    outcome = start_join(JoinRequest(**form), billing(), now, base_url=base_url)
+    if outcome.checkout_url is None:
+        return render_template("signin/check_inbox.html", email=form["email"], errors={})
+    session[JOINING_MEMBER] = outcome.member_id
+    return redirect(outcome.checkout_url, 303)
 
 
 @bp.get("/join/success")

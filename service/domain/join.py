@@ -1,0 +1,139 @@
+"""Joining: from the public form to a Stripe Checkout Session.
+
+`start_join` is the one entry point. A reader who already has access never
+gets a second checkout: they are emailed a sign-in link instead, and the
+caller shows the same "check your inbox" page it shows for sign-in, so the
+form never reveals whether an address belongs to a member.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from service.domain.access import has_access
+from service.domain.billing import lock_member, ts
+from service.domain.members import find_by_email
+from service.domain.plans import sync_plan
+from service.domain.signin import send_signin_email
+from service.errors import BillingNotFound
+from service.extensions import db
+from service.gateways.stripe_gateway import StripeGateway
+from service.logs import log_event
+from service.models import ActivityKind, CheckoutAttempt, Member, MemberActivity, Plan
+
+logger = logging.getLogger(__name__)
+# Stripe keeps a session open for 24 hours; an older attempt is never worth a round trip.
+REUSE_WITHIN = timedelta(hours=23)
+
+
+@dataclass(frozen=True)
+class JoinRequest:
+    email: str
+    name: str
+    plan: Plan
+    amount: int  # minor units; the plan's own amount unless it is pay what you want
+
+
+@dataclass(frozen=True)
+class JoinOutcome:
+    """Where the reader goes next: a checkout URL, or (None) the "check your inbox" page."""
+
+    checkout_url: str | None
+    member_id: int | None
+
+
+def start_join(req: JoinRequest, gateway: StripeGateway, now: datetime, *, base_url: str) -> JoinOutcome:
+    """Create or reuse the pending member, their Stripe customer and an open Checkout Session.
+
+    Never changes the name of an existing member: anyone can type anyone's address.
+    Raises the BillingError family when Stripe refuses or cannot be reached.
+    """
+    member = find_by_email(req.email)
+    if member is not None and has_access(member, now):
+        send_signin_email(member, now)
+        log_event(logger, "join.already_member", member_id=member.id)
+        return JoinOutcome(None, None)
+    member = lock_member(member.id if member is not None else _new_member(req, now).id)
+    assert member is not None  # just created or found, and members are never deleted mid-request
+    customer = gateway.ensure_customer(member_id=member.id, email=member.email, name=member.name,
+                                       customer_id=member.stripe_customer_id)
+    member.stripe_customer_id = customer["id"]
+    attempt = _open_attempt(member, req, gateway, now) or _new_attempt(member, req, gateway, now, base_url)
+    return JoinOutcome(attempt.url, member.id)
+
+
+def _new_member(req: JoinRequest, now: datetime) -> Member:
+    """A pending member; if the same address was inserted concurrently, that one."""
+    try:
+        with db.session.begin_nested():
+            member = Member(email=req.email, name=req.name.strip(), created_at=now, status_changed_at=now)
+            db.session.add(member)
+            db.session.flush()
+    except IntegrityError:
+        found = find_by_email(req.email)
+        assert found is not None
+        return found
+    db.session.add(MemberActivity(member_id=member.id, kind=ActivityKind.JOINED, detail="join form",
+                                  created_at=now))
+    log_event(logger, "member.created", member_id=member.id, source="join form")
+    return member
+
+
+def _open_attempt(member: Member, req: JoinRequest, gateway: StripeGateway, now: datetime) -> CheckoutAttempt | None:
+    """The newest attempt with the same plan and amount whose session Stripe still has open."""
+    attempt = db.session.scalars(
+        select(CheckoutAttempt)
+        .where(CheckoutAttempt.member_id == member.id, CheckoutAttempt.plan_id == req.plan.id,
+               CheckoutAttempt.amount == req.amount, CheckoutAttempt.expires_at > now,
+               CheckoutAttempt.created_at > now - REUSE_WITHIN)
+        .order_by(CheckoutAttempt.id.desc()).limit(1)
+    ).first()
+    if attempt is None:
+        return None
+    try:
+        session = gateway.retrieve_checkout_session(attempt.stripe_checkout_session_id)
+    except BillingNotFound:
+        return None
+    if session.get("status") != "open":
+        return None
+    log_event(logger, "join.checkout_reused", member_id=member.id, attempt_id=attempt.id)
+    return attempt
+
+
+def line_item(plan: Plan, amount: int, gateway: StripeGateway) -> dict[str, Any]:
+    """The Checkout line item: the plan's Price, or inline price data for pay what you want."""
+    if not plan.stripe_price_id or not plan.stripe_product_id:
+        sync_plan(plan, gateway)
+    if not plan.pay_what_you_want:
+        return {"price": plan.stripe_price_id}
+    return {"price_data": {"currency": plan.currency, "unit_amount": amount, "product": plan.stripe_product_id,
+                           "recurring": {"interval": str(plan.interval)}}}
+
+
+def _new_attempt(member: Member, req: JoinRequest, gateway: StripeGateway, now: datetime,
+                 base_url: str) -> CheckoutAttempt:
+    previous = db.session.scalar(select(func.count(CheckoutAttempt.id)).where(CheckoutAttempt.member_id == member.id))
+    # The idempotency key names this customer's n-th attempt at this moment, for this plan and
+    # amount: the SDK's retries of this request reuse it, any later join gets a new one.
+    key = (f"{member.id}-{member.stripe_customer_id}-{previous + 1}-{req.plan.code}-{req.amount}"
+           f"-{int(now.timestamp() * 1000)}")
+    session = gateway.create_checkout_session(
+        member_id=member.id, customer_id=member.stripe_customer_id or "", key=key,
+        line_item=line_item(req.plan, req.amount, gateway),
+        success_url=f"{base_url}/join/success?session_id={{CHECKOUT_SESSION_ID}}",
+        cancel_url=f"{base_url}/join/cancelled",
+    )
+    attempt = CheckoutAttempt(member_id=member.id, plan_id=req.plan.id, amount=req.amount, currency=req.plan.currency,
+                              stripe_checkout_session_id=session["id"], url=session["url"],
+                              expires_at=ts(session.get("expires_at")) or now + REUSE_WITHIN, created_at=now)
+    db.session.add(attempt)
+    db.session.flush()
+    log_event(logger, "join.checkout_created", member_id=member.id, attempt_id=attempt.id, plan=req.plan.code,
+              amount=req.amount)
+    return attempt
+

@@ -1,0 +1,85 @@
+"""A signed-in reader's account: status, invoices, billing, cancel and undo, newsletters, their data."""
+from __future__ import annotations
+
+import json
+
+from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
+
+from service.db import utcnow
+from service.domain.access import primary_subscription
+from service.domain.account import day, invoices, portal_url, set_cancelled, status_of
+from service.domain.account_data import choose_newsletter, export, newsletter_choices
+from service.gateways import billing
+from service.models import Member
+from service.schemas.join import money
+from service.web.public.readers import reader_required, signed_in_member
+
+bp = Blueprint("account", __name__, url_prefix="/account")
+
+
+def _member() -> Member:
+    """The signed-in member; `reader_required` guarantees there is one."""
+    member = signed_in_member()
+    assert member is not None
+    return member
+
+
+@bp.get("")
+@reader_required
+def index():
+    member, now = _member(), utcnow()
+    return render_template("account/index.html", member=member, status=status_of(member, now),
+                           subscription=primary_subscription(member.subscriptions), invoices=invoices(member),
+                           choices=newsletter_choices(member), money=money, day=day)
+
+
+@bp.post("/billing")
+@reader_required
+def manage_billing():
+    """The billing portal for this member's own Stripe customer, coming back here."""
+    url = portal_url(_member(), billing(), f"{current_app.config['BASE_URL']}/account", utcnow())
+    return redirect(url, 303)
+
+
+@bp.get("/cancel")
+@reader_required
+def confirm_cancel():
+    member = _member()
+    return render_template("account/cancel.html", member=member, status=status_of(member, utcnow()),
+                           subscription=primary_subscription(member.subscriptions), day=day)
+
+
+@bp.post("/cancel")
+@reader_required
+def cancel():
+    sub = set_cancelled(_member(), True, billing(), utcnow())
+    flash(f"Your membership is cancelled. It stays active until {day(sub.current_period_end)}, "
+          "and you won't be charged again. Changed your mind? You can undo this until then.")
+    return redirect(url_for("account.index"), 303)
+
+
+@bp.post("/cancel/undo")
+@reader_required
+def undo_cancel():
+    sub = set_cancelled(_member(), False, billing(), utcnow())
+    flash(f"Welcome back: your membership will renew on {day(sub.current_period_end)}.")
+    return redirect(url_for("account.index"), 303)
+
+
+@bp.post("/newsletters")
+@reader_required
+def newsletters():
+    slug, subscribe = request.form.get("list", ""), request.form.get("action") == "subscribe"
+    choose_newsletter(_member(), slug, subscribe, request.remote_addr, request.user_agent.string or None, utcnow())
+    flash("Your newsletter choice is saved.")
+    return redirect(url_for("account.index") + "#newsletters", 303)
+
+
+@bp.get("/data")
+@reader_required
+def download_data():
+    """Everything stored about the reader, as a JSON file."""
+    body = json.dumps(export(_member(), utcnow()), indent=2, sort_keys=True)
+    return Response(body, mimetype="application/json",
+                    headers={"Content-Disposition": 'attachment; filename="my-membership-data.json"',
+                             "Cache-Control": "no-store"})

@@ -1,0 +1,79 @@
+"""Signing in without a password: an emailed link, or the 6-digit code from the same email.
+
+Every answer is the same whether or not the address belongs to a member.
+"""
+from __future__ import annotations
+
+from flask import Blueprint, redirect, render_template, request, session
+from werkzeug.wrappers import Response
+from flask_login import logout_user
+from marshmallow import ValidationError
+
+from service.db import utcnow
+from service.domain.signin import redeem_code, redeem_link, request_signin
+from service.extensions import limiter
+from service.models import Member
+from service.schemas.join import CodeForm, SigninForm
+from service.web.public.readers import email_key, safe_next, sign_in
+
+bp = Blueprint("signin", __name__)
+NEXT = "signin_next"  # where to go after signing in, kept in the browser session between the steps
+SIGNIN_EMAIL = "signin_email"
+# Each request sends an email; each code guess is one of a million.
+REQUEST_LIMIT_PER_IP = "10 per minute;50 per hour"
+REQUEST_LIMIT_PER_EMAIL = "3 per minute;10 per hour"
+CODE_LIMIT_PER_IP = "10 per minute;30 per hour"
+CODE_LIMIT_PER_EMAIL = "10 per hour"
+WRONG_CODE = "That code isn't right, or it has expired. Check the newest email from us, or ask for a new code."
+
+
+@bp.get("/signin")
+def form():
+    return render_template("signin/form.html", form={"next": safe_next(request.args.get("next"))}, errors={})
+
+
+@bp.post("/signin")
+@limiter.limit(REQUEST_LIMIT_PER_IP)
+@limiter.limit(REQUEST_LIMIT_PER_EMAIL, key_func=email_key)
+def request_link():
+    try:
+        data = SigninForm().load(request.form.to_dict())
+    except ValidationError as exc:
+        return render_template("signin/form.html", form=request.form, errors=exc.normalized_messages()), 422
+    request_signin(data["email"], utcnow())
+    session[SIGNIN_EMAIL], session[NEXT] = data["email"], safe_next(request.form.get("next"))
+    return render_template("signin/check_inbox.html", email=data["email"], errors={})
+
+
+@bp.post("/signin/code")
+@limiter.limit(CODE_LIMIT_PER_IP)
+@limiter.limit(CODE_LIMIT_PER_EMAIL, key_func=email_key)
+def enter_code():
+    try:
+        data = CodeForm().load(request.form.to_dict())
+    except ValidationError as exc:
+        return render_template("signin/check_inbox.html", email=request.form.get("email", ""),
+                               errors=exc.normalized_messages()), 422
+    member = redeem_code(data["email"], data["code"], utcnow())
+    if member is None:
+        return render_template("signin/check_inbox.html", email=data["email"], errors={"code": [WRONG_CODE]}), 422
+    return _signed_in(member)
+
+
+@bp.get("/signin/link/<token>")
+def follow_link(token: str):
+    """The emailed link signs in at once; mail scanners that open it first use up one of its few uses."""
+    return _signed_in(redeem_link(token, utcnow()))
+
+
+def _signed_in(member: Member) -> Response:
+    target = safe_next(session.get(NEXT))
+    sign_in(member)
+    return redirect(target, 303)
+
+
+@bp.post("/signout")
+def sign_out():
+    logout_user()
+    session.clear()
+    return redirect("/", 303)

@@ -1,0 +1,135 @@
+"""The reader's pages against a running Stripe sandbox: fixtures and helpers.
+
+Test modules import the fixtures they use (`from tests.web.readers import app, sandbox`),
+so the rest of tests/web keeps the plain session app.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+from flask import Flask, g
+from flask.testing import FlaskClient
+from flask_login.utils import _create_identifier
+from sqlalchemy import select
+
+from service import create_app
+from service.gateways.stripe_gateway import StripeGateway
+from service.models import Member, OutboxMessage
+from service.web.public.join import JOINING_MEMBER
+from tests.conftest import config_for_tests
+from tests.sandbox.conftest import Sandbox, pay, start_sandbox
+
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+LINK = re.compile(r"(http://localhost/signin/link/\S+)")
+CODE = re.compile(r"code on the sign-in page: (\d{6})")
+
+
+@pytest.fixture(scope="module")
+def sandbox() -> Iterator[Sandbox]:
+    sb = start_sandbox()
+    yield sb
+    sb.close()
+
+
+@pytest.fixture(scope="module")
+def app(database_url: str, sandbox: Sandbox) -> Iterator[Flask]:
+    # Emails stay in the outbox (no inline delivery), where the tests read them.
+    app = create_app(config_for_tests(database_url, BILLING_BACKEND="sandbox", STRIPE_API_BASE=sandbox.url,
+                                      OUTBOX_DELIVER_INLINE=False))
+    yield app
+    app.extensions["db_engine"].dispose()
+
+
+@pytest.fixture
+def gateway(app: Flask) -> StripeGateway:
+    return app.extensions["billing"]
+
+
+def csrf(client: FlaskClient, path: str = "/") -> str:
+    """The CSRF token of a fresh page. Requests in a test share the test's app context, so
+    flask-wtf's per-context cache (`g.csrf_token`) would outlive a session cleared at sign-in."""
+    g.pop("csrf_token", None)
+    match = CSRF.search(client.get(path).get_data(as_text=True))
+    assert match, f"no CSRF token on {path}"
+    return match.group(1)
+
+
+def post_form(client: FlaskClient, path: str, data: dict[str, str], *, token_from: str = "/") -> Any:
+    return client.post(path, data={"csrf_token": csrf(client, token_from), **data})
+
+
+def join(client: FlaskClient, email: str, *, plan: str = "monthly-5", name: str = "Ada Reader", **extra: str) -> Any:
+    return post_form(client, "/join", {"email": email, "name": name, "plan": plan, **extra})
+
+
+def member(email: str) -> Member:
+    from service.extensions import db
+
+    found = db.session.scalar(select(Member).where(Member.email == email.lower()))
+    assert found is not None, f"no member {email}"
+    return found
+
+
+def join_and_pay(client: FlaskClient, sandbox: Sandbox, email: str, card: str = "4242 4242 4242 4242",
+                 **form: str) -> Member:
+    """Join through the form, pay on the sandbox's hosted page, come back to the success page."""
+    answer = join(client, email, **form)
+    assert answer.status_code == 303, answer.get_data(as_text=True)
+    paid = pay(sandbox, answer.location, card=card, email=email)
+    if paid.status_code == 303:
+        success = client.get(paid.headers["Location"].replace("http://localhost", ""))
+        assert success.status_code == 200
+    return member(email)
+
+
+def sign_in_as(client: FlaskClient, someone: Member) -> None:
+    """Put a signed-in reader in the test client's session, as flask-login keeps it."""
+    with client.application.test_request_context(environ_base=client.environ_base):
+        ident = _create_identifier()
+    with client.session_transaction() as browser:
+        browser.clear()
+        browser.update({"_user_id": f"member:{someone.id}", "_fresh": True, "_id": ident})
+    g.pop("_login_user", None)  # flask-login's per-context cache, shared by this test's requests
+
+
+def joining(client: FlaskClient) -> Any:
+    with client.session_transaction() as browser:
+        return browser.get(JOINING_MEMBER)
+
+
+def emails_to(address: str) -> list[dict[str, Any]]:
+    from service.extensions import db
+
+    rows = db.session.scalars(select(OutboxMessage).where(OutboxMessage.topic == "email").order_by(OutboxMessage.id))
+    return [row.payload for row in rows if row.payload["to"] == address.lower()]
+
+
+def signin_link(address: str) -> str:
+    """The path of the newest sign-in link emailed to the address."""
+    found = [LINK.search(e["text"]) for e in emails_to(address) if e.get("kind") == "signin"]
+    assert found and found[-1], f"no sign-in email to {address}"
+    return found[-1].group(1).replace("http://localhost", "")
+
+
+def signin_code(address: str) -> str:
+    found = [CODE.search(e["text"]) for e in emails_to(address) if e.get("kind") == "signin"]
+    assert found and found[-1], f"no sign-in email to {address}"
+    return found[-1].group(1)
+
+
+@contextmanager
+def own_limiter() -> Iterator[None]:
+    """The limiter is one object shared by every app in the process: whatever a rate-limit
+    test's own app switches on is switched back off after it."""
+    from service.extensions import limiter
+
+    saved = dict(vars(limiter))
+    try:
+        yield
+    finally:
+        vars(limiter).clear()
+        vars(limiter).update(saved)
