@@ -6,7 +6,7 @@ from sqlalchemy import Connection
 
 import service.models  # noqa: F401  (registers every table on the metadata)
 from service.config import load_config
-from service.db import Base, UTCDateTime
+from service.db import Base, UTCDateTime, include_for_dialect
 from service.extensions import make_engine
 
 config = context.config
@@ -25,7 +25,9 @@ def _render_item(type_: str, obj: object, autogen_context: object) -> str | bool
 
 
 def _configure(connection: Connection | None = None, **kwargs: object) -> None:
+    dialect = connection.dialect.name if connection is not None else _url().split(":")[0].split("+")[0]
     context.configure(
+        include_object=include_for_dialect(dialect),
         render_item=_render_item,
         target_metadata=target_metadata,
         # SQLite cannot ALTER most things; batch mode recreates tables instead.

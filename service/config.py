@@ -150,6 +150,13 @@ def load_config(overrides: Mapping[str, Any] | None = None, environ: Mapping[str
         "REMEMBER_COOKIE_SECURE": production or base_url.startswith("https://"),
         "REMEMBER_COOKIE_HTTPONLY": True,
         "WTF_CSRF_TIME_LIMIT": 3600 * 4,
+        # Staff console sign-in: lockout after repeated failures, and re-authentication for
+        # actions that touch billing when the last sign-in is older than this.
+        "STAFF_MAX_FAILED_LOGINS": _int("STAFF_MAX_FAILED_LOGINS", get("STAFF_MAX_FAILED_LOGINS", "5"), minimum=1),
+        "STAFF_LOCKOUT_MINUTES": _int("STAFF_LOCKOUT_MINUTES", get("STAFF_LOCKOUT_MINUTES", "15"), minimum=1),
+        "STAFF_RECENT_LOGIN_MINUTES": _int("STAFF_RECENT_LOGIN_MINUTES", get("STAFF_RECENT_LOGIN_MINUTES", "15"),
+                                           minimum=1),
+        "STAFF_LOGIN_RATE_LIMIT": get("STAFF_LOGIN_RATE_LIMIT", "10 per minute"),
     }
     if config["NEWSLETTER_PROVIDER"] not in ("local", "mailchimp"):
         raise ConfigError(f"NEWSLETTER_PROVIDER must be 'local' or 'mailchimp', got {config['NEWSLETTER_PROVIDER']!r}")

@@ -68,3 +68,21 @@ def str_enum(enum_cls: type, name: str) -> Any:
         values_callable=lambda e: [m.value for m in e],
         validate_strings=True,
     )
+
+
+def include_for_dialect(dialect_name: str) -> Any:
+    """An Alembic `include_object` hook that honours `Index(...).ddl_if(dialect=...)`.
+
+    Alembic's autogenerate compares every index in the metadata, even one that is
+    only created on PostgreSQL (trigram and pattern indexes); this leaves those
+    out when comparing with another database.
+    """
+
+    def include(obj: Any, _name: Any, _type: str, reflected: bool, _compare_to: Any) -> bool:
+        ddl_if = getattr(obj, "_ddl_if", None)
+        if reflected or ddl_if is None or ddl_if.dialect is None:
+            return True
+        wanted = ddl_if.dialect
+        return dialect_name == wanted if isinstance(wanted, str) else dialect_name in wanted
+
+    return include

@@ -5,7 +5,7 @@ import enum
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from service.db import Base, str_enum, utcnow
@@ -68,6 +68,8 @@ class Plan(Base):
 
 class Subscription(Base):
     __tablename__ = "subscriptions"
+    # Staff search by plan: EXISTS (a subscription on this plan) for each member.
+    __table_args__ = (Index("ix_subscriptions_plan_member", "plan_id", "member_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), index=True)

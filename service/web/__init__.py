@@ -14,6 +14,7 @@ from service.web.ops import bp as ops_bp
 from service.web.public.newsletters import bp as newsletters_bp
 from service.web.public.home import bp as home_bp
 from service.web.public.join import bp as join_bp
+from service.web.staff import bp as staff_bp
 from service.web.public.signin import bp as signin_bp
 from service.web.webhooks import bp as webhooks_bp
 
@@ -26,6 +27,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(newsletters_bp)
     app.register_blueprint(webhooks_bp)
     app.register_blueprint(join_bp)
+    app.register_blueprint(staff_bp)
     app.register_blueprint(home_bp)
     app.register_blueprint(signin_bp)
     app.register_blueprint(account_bp)

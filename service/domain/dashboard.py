@@ -1,0 +1,127 @@
+"""The numbers on the staff dashboard and behind `GET /api/v1/stats`.
+
+Each figure is one aggregate query over an indexed column, so the page stays
+quick at a million members. Weeks start on Monday, UTC.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, time, timedelta
+
+from sqlalchemy import func, select
+
+from service.domain.access import GRANTING
+from service.extensions import db
+from service.models import (
+    InboxStatus,
+    Interval,
+    Member,
+    MemberActivity,
+    MemberStatus,
+    OutboxMessage,
+    OutboxStatus,
+    Plan,
+    StripeEvent,
+    Subscription,
+    SubscriptionStatus,
+)
+
+WEEKS = 12
+COMPS_SOON = timedelta(days=14)
+PAYING = (*GRANTING, SubscriptionStatus.PAST_DUE)  # still billed: counts towards recurring revenue
+
+
+@dataclass
+class Week:
+    start: datetime
+    joins: int
+    lapses: int
+
+
+@dataclass
+class Revenue:
+    plan: str
+    currency: str
+    monthly: int  # minor units per month; yearly plans count a twelfth
+    subscriptions: int
+
+
+@dataclass
+class Dashboard:
+    by_status: dict[str, int]
+    weeks: list[Week]
+    revenue: list[Revenue]
+    past_due: list[Member]
+    past_due_count: int
+    comps_ending: list[Member]
+    webhooks: dict[str, object] = field(default_factory=dict)
+
+
+def week_start(now: datetime) -> datetime:
+    monday = now.date() - timedelta(days=now.weekday())
+    return datetime.combine(monday, time.min, tzinfo=UTC)
+
+
+def by_status() -> dict[str, int]:
+    counts = dict(db.session.execute(select(Member.status, func.count()).group_by(Member.status)).all())
+    return {str(s): counts.get(s, 0) for s in MemberStatus}
+
+
+def _count(query) -> int:  # noqa: ANN001
+    return db.session.scalar(query) or 0
+
+
+def weeks(now: datetime, n: int = WEEKS) -> list[Week]:
+    """Joins (members created) and lapses (status changes to lapsed) per week, oldest first."""
+    first = week_start(now) - timedelta(weeks=n - 1)
+    out = []
+    for i in range(n):
+        start, end = first + timedelta(weeks=i), first + timedelta(weeks=i + 1)
+        joins = _count(select(func.count()).select_from(Member).where(Member.created_at >= start, Member.created_at < end))
+        lapses = _count(select(func.count()).select_from(MemberActivity).where(
+            MemberActivity.to_status == MemberStatus.LAPSED, MemberActivity.created_at >= start,
+            MemberActivity.created_at < end))
+        out.append(Week(start, joins, lapses))
+    return out
+
+
+def revenue() -> list[Revenue]:
+    """Monthly recurring revenue by plan and currency, from subscriptions still being billed."""
+    rows = db.session.execute(
+        select(Plan.code, Subscription.currency, Subscription.interval, func.sum(Subscription.amount), func.count())
+        .outerjoin(Plan, Plan.id == Subscription.plan_id).where(Subscription.status.in_(PAYING))
+        .group_by(Plan.code, Subscription.currency, Subscription.interval))
+    totals: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
+    for code, currency, interval, amount, count in rows:
+        per_month = amount if interval is Interval.MONTH else amount / 12
+        totals[(code or "other", currency)][0] += per_month
+        totals[(code or "other", currency)][1] += count
+    return [Revenue(plan, cur, round(v[0]), v[1]) for (plan, cur), v in sorted(totals.items())]
+
+
+def webhook_health() -> dict[str, object]:
+    outbox = dict(db.session.execute(select(OutboxMessage.status, func.count()).where(
+        OutboxMessage.status.in_([OutboxStatus.PENDING, OutboxStatus.DEAD])).group_by(OutboxMessage.status)).all())
+    return {
+        "last_event_at": db.session.scalar(select(func.max(StripeEvent.received_at))),
+        "failed_events": _count(select(func.count()).select_from(StripeEvent).where(
+            StripeEvent.status == InboxStatus.FAILED)),
+        "waiting_events": _count(select(func.count()).select_from(StripeEvent).where(
+            StripeEvent.status == InboxStatus.RECEIVED)),
+        "outbox_backlog": outbox.get(OutboxStatus.PENDING, 0),
+        "outbox_dead": outbox.get(OutboxStatus.DEAD, 0),
+    }
+
+
+def load(now: datetime, *, listed: int = 10) -> Dashboard:
+    past_due = select(Member).where(Member.status == MemberStatus.PAST_DUE)
+    comps = (select(Member).where(Member.status == MemberStatus.COMPED, Member.comp_until >= now,
+                                  Member.comp_until < now + COMPS_SOON).order_by(Member.comp_until))
+    return Dashboard(
+        by_status=by_status(), weeks=weeks(now), revenue=revenue(),
+        past_due=list(db.session.scalars(past_due.order_by(Member.status_changed_at).limit(listed))),
+        past_due_count=_count(select(func.count()).select_from(past_due.subquery())),
+        comps_ending=list(db.session.scalars(comps.limit(listed))),
+        webhooks=webhook_health(),
+    )

@@ -1,0 +1,107 @@
+"""Erasing a member's personal data on request (GDPR art. 17), keeping the financial records.
+
+What goes: the email (replaced by a unique placeholder that can never receive
+mail), the name, the email on list subscriptions and consent records (with IP
+and user agent), the text of staff notes, and the personal fields of earlier
+audit entries. Lists they were on are left (`unsubscribed`) first, so the
+provider removes the real address. Live Stripe subscriptions are cancelled now
+and the Stripe customer's email and name are replaced too.
+
+What stays, as tax and accounting law require: subscriptions, invoices,
+billing issues, the member row itself (status, dates, Stripe ids), and the
+timeline of status changes.
+"""
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+
+from service.domain import audit
+from service.domain.billing import Cause, sync_subscription
+from service.domain.comps import locked_member
+from service.domain.newsletter import Actor, change_status
+from service.domain.staff_actions import live_subscriptions
+from service.errors import Conflict
+from service.extensions import db
+from service.gateways.stripe_gateway import StripeGateway
+from service.logs import log_event
+from service.models import (
+    ActivityKind,
+    AuditEntry,
+    ConsentRecord,
+    ConsentSource,
+    ListStatus,
+    ListSubscription,
+    Member,
+    MemberActivity,
+    StaffUser,
+)
+
+logger = logging.getLogger(__name__)
+ERASED_DOMAIN = "erased.invalid"  # .invalid never resolves (RFC 2606), so nothing is ever sent there
+PERSONAL_KEYS = ("email", "name")
+
+
+def placeholder_email(member_id: int) -> str:
+    return f"erased-{member_id}@{ERASED_DOMAIN}"
+
+
+def is_erased(member: Member) -> bool:
+    return member.email.endswith("@" + ERASED_DOMAIN)
+
+
+def erase_member(member_id: int, actor: StaffUser, gateway: StripeGateway, now: datetime) -> Member:
+    """Cancel billing and anonymise the member. Raises Conflict when already erased."""
+    member = locked_member(member_id)
+    if is_erased(member):
+        raise Conflict("This member's personal data has already been erased.")
+    before = {"status": str(member.status), "subscriptions": [s.stripe_subscription_id for s in member.subscriptions]}
+    _cancel_billing(member, actor, gateway, now)
+    _leave_lists(member, actor, now)
+    placeholder = placeholder_email(member.id)
+    _scrub_rows(member, placeholder)
+    member.email, member.name = placeholder, ""
+    db.session.flush()
+    if member.stripe_customer_id:
+        gateway.update_customer(member.stripe_customer_id, key=f"erase-{member.id}", email=placeholder, name="")
+    audit.record(actor, "member.erased", member, before, {"status": str(member.status), "email": placeholder}, now)
+    log_event(logger, "member.erased", member_id=member.id, staff_user_id=actor.id)
+    return member
+
+
+def _cancel_billing(member: Member, actor: StaffUser, gateway: StripeGateway, now: datetime) -> None:
+    cause = Cause(staff_user_id=actor.id, detail="cancelled: member erased")
+    for sub in live_subscriptions(member):
+        fresh = gateway.cancel_subscription_now(sub.stripe_subscription_id, key=f"erase-{member.id}")
+        sync_subscription(member, fresh, now, cause=cause)
+
+
+def _leave_lists(member: Member, actor: StaffUser, now: datetime) -> None:
+    subs = db.session.scalars(select(ListSubscription).where(
+        (ListSubscription.member_id == member.id) | (ListSubscription.email == member.email)))
+    who = Actor(ConsentSource.STAFF, staff_user_id=actor.id)
+    for sub in subs:
+        if sub.status is not ListStatus.UNSUBSCRIBED:
+            change_status(sub.newsletter, sub, ListStatus.UNSUBSCRIBED, who, now, email=sub.email, member=member)
+
+
+def _scrub_rows(member: Member, placeholder: str) -> None:
+    email = member.email
+    db.session.execute(update(ListSubscription).where(
+        (ListSubscription.member_id == member.id) | (ListSubscription.email == email)).values(email=placeholder))
+    db.session.execute(update(ConsentRecord).where(
+        (ConsentRecord.member_id == member.id) | (ConsentRecord.email == email))
+        .values(email=placeholder, ip_address=None, user_agent=None))
+    db.session.execute(update(MemberActivity).where(
+        MemberActivity.member_id == member.id, MemberActivity.kind == ActivityKind.NOTE).values(detail="(erased)"))
+    for entry in db.session.scalars(select(AuditEntry).where(AuditEntry.member_id == member.id)):
+        entry.before, entry.after = _redacted(entry.before), _redacted(entry.after)
+
+
+def _redacted(snapshot: dict[str, Any] | None) -> dict[str, Any] | None:
+    if snapshot is None:
+        return None
+    return {k: ("(erased)" if k in PERSONAL_KEYS and v else v) for k, v in snapshot.items()}

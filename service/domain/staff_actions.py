@@ -1,0 +1,114 @@
+"""What support and admin staff do to one member, each step audited with before and after.
+
+Billing changes go through the gateway first and then write back what Stripe
+returned (`billing.sync_subscription`), so the store never claims a change
+Stripe did not make. Every function locks the member and flushes; the request commits.
+"""
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from sqlalchemy import select
+
+from service.domain import audit
+from service.domain.access import ENDED
+from service.domain.billing import Cause, sync_subscription
+from service.domain.comps import locked_member
+from service.errors import Conflict, ValidationFailed
+from service.extensions import db
+from service.gateways.stripe_gateway import StripeGateway
+from service.logs import log_event
+from service.models import ActivityKind, Member, MemberActivity, StaffUser, Subscription, normalize_email
+
+logger = logging.getLogger(__name__)
+MAX_NOTE = 4000
+
+
+def _audit_key(action: str, member: Member, now: datetime) -> str:
+    """An idempotency key for a Stripe call made by one staff action."""
+    return f"staff-{action}-{member.id}-{int(now.timestamp() * 1000)}"
+
+
+def live_subscriptions(member: Member) -> list[Subscription]:
+    return [s for s in member.subscriptions if s.status not in ENDED]
+
+
+def cancel_subscription(member_id: int, subscription_id: str, actor: StaffUser, gateway: StripeGateway,
+                        now: datetime, *, at_period_end: bool) -> Member:
+    """Cancel one of the member's subscriptions in Stripe, at the period's end or now."""
+    member = locked_member(member_id)
+    sub = next((s for s in live_subscriptions(member) if s.stripe_subscription_id == subscription_id), None)
+    if sub is None:
+        raise ValidationFailed(f"Subscription {subscription_id} is not a live subscription of this member.")
+    before = audit.member_snapshot(member) | {"subscription": subscription_id,
+                                              "cancel_at_period_end": sub.cancel_at_period_end}
+    key = _audit_key("cancel", member, now)
+    fresh = (gateway.set_cancel_at_period_end(subscription_id, True, key=key) if at_period_end
+             else gateway.cancel_subscription_now(subscription_id, key=key))
+    how = "at period end" if at_period_end else "now"
+    sync_subscription(member, fresh, now, cause=Cause(staff_user_id=actor.id, detail=f"cancelled {how} by staff"))
+    after = audit.member_snapshot(member) | {"subscription": subscription_id,
+                                             "subscription_status": fresh["status"],
+                                             "cancel_at_period_end": bool(fresh.get("cancel_at_period_end"))}
+    audit.record(actor, "subscription.cancel_at_period_end" if at_period_end else "subscription.cancel_now",
+                 member, before, after, now)
+    log_event(logger, "member.subscription_cancelled", member_id=member.id, staff_user_id=actor.id,
+              subscription=subscription_id, at_period_end=at_period_end)
+    return member
+
+
+def edit_member(member_id: int, actor: StaffUser, gateway: StripeGateway, now: datetime, *,
+                email: str, name: str) -> Member:
+    """Change a member's email or name here and on their Stripe customer.
+
+    Raises Conflict when another member has the email.
+    """
+    member = locked_member(member_id)
+    email, name = normalize_email(email), name.strip()
+    if email == member.email and name == member.name:
+        raise ValidationFailed("Nothing changed: the email and name are the same as before.")
+    taken = db.session.scalar(select(Member.id).where(Member.email == email, Member.id != member.id))
+    if taken is not None:
+        raise Conflict(f"Another member (id {taken}) already has the email {email}.")
+    before = audit.member_snapshot(member)
+    member.email, member.name = email, name
+    db.session.flush()
+    if member.stripe_customer_id:
+        gateway.update_customer(member.stripe_customer_id, key=_audit_key("edit", member, now), email=email,
+                                name=name)
+    audit.record(actor, "member.edited", member, before, audit.member_snapshot(member), now)
+    log_event(logger, "member.edited", member_id=member.id, staff_user_id=actor.id)
+    return member
+
+
+def add_note(member_id: int, actor: StaffUser, text: str, now: datetime) -> MemberActivity:
+    """A staff note on the member's timeline."""
+    text = text.strip()
+    if not text or len(text) > MAX_NOTE:
+        raise ValidationFailed(f"A note needs between 1 and {MAX_NOTE} characters.", fields={"text": ["Length."]})
+    member = locked_member(member_id)
+    note = MemberActivity(member_id=member.id, kind=ActivityKind.NOTE, staff_user_id=actor.id, detail=text,
+                          created_at=now)
+    db.session.add(note)
+    db.session.flush()
+    audit.record(actor, "member.note_added", member, None, {"note_id": note.id}, now)
+    return note
+
+
+def resend_signin_link(member_id: int, actor: StaffUser, now: datetime) -> Member:
+    """Email the member a fresh sign-in link (domain/signin.py issues and queues it)."""
+    from service.domain.signin import send_signin_email
+
+    member = locked_member(member_id)
+    send_signin_email(member, now)
+    audit.record(actor, "member.signin_link_sent", member, None, None, now)
+    log_event(logger, "member.signin_link_sent", member_id=member.id, staff_user_id=actor.id)
+    return member
+
+
+def resync(member_id: int, actor: StaffUser, gateway: StripeGateway, now: datetime) -> Member:
+    from service.domain.reconcile import staff_resync
+
+    return staff_resync(member_id, actor, gateway, now)
+

@@ -1,0 +1,98 @@
+"""The staff console: sign-in, search, member pages, actions, dashboard, audit log.
+
+Every view is wrapped in `staff_required(role)`: anonymous visitors are sent
+to the sign-in page, staff without the role get a 403 naming it. Views that
+touch billing also pass `recent=True`, which asks for the password again when
+the last sign-in is older than STAFF_RECENT_LOGIN_MINUTES.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from functools import wraps
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+from flask import Blueprint, current_app, flash, redirect, request, session, url_for
+from flask_login import current_user, logout_user
+
+from service.db import utcnow
+from service.errors import Forbidden
+from service.models import Role, StaffUser
+
+bp = Blueprint("staff", __name__, url_prefix="/staff")
+F = TypeVar("F", bound=Callable[..., Any])
+AUTH_AT = "staff_auth_at"  # when the password was last given in this session (ISO time)
+
+
+def current_staff() -> StaffUser | None:
+    """The signed-in staff user, or None (anonymous, a reader's session, or a stale session)."""
+    if not current_user.is_authenticated or not current_user.get_id().startswith("staff:"):
+        return None
+    auth_at = _auth_at()
+    # A password change ends every session that began before it.
+    if auth_at is None or auth_at < current_user.password_changed_at:
+        logout_user()
+        session.pop(AUTH_AT, None)
+        return None
+    return current_user  # type: ignore[return-value]
+
+
+def _auth_at() -> datetime | None:
+    raw = session.get(AUTH_AT)
+    try:
+        return datetime.fromisoformat(raw) if raw else None
+    except ValueError:
+        return None
+
+
+def mark_authenticated(now: datetime) -> None:
+    session[AUTH_AT] = now.isoformat()
+
+
+def login_is_recent(now: datetime) -> bool:
+    auth_at = _auth_at()
+    window = timedelta(minutes=current_app.config["STAFF_RECENT_LOGIN_MINUTES"])
+    return auth_at is not None and now - auth_at <= window
+
+
+def safe_next(target: str | None, default: str = "") -> str:
+    """`target` when it is a path inside the console, else `default`: never an open redirect."""
+    default = default or url_for("staff.dashboard")
+    if not target:
+        return default
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/staff") or "\\" in target:
+        return default
+    return target
+
+
+def _back() -> str:
+    """Where to return after re-authentication: the page the form was on (a local path only)."""
+    referrer = urlsplit(request.referrer or "")
+    if referrer.netloc and referrer.netloc != request.host:
+        return ""
+    return safe_next(referrer.path + (f"?{referrer.query}" if referrer.query else ""))
+
+
+def staff_required(role: Role = Role.VIEWER, *, recent: bool = False) -> Callable[[F], F]:
+    def decorator(view: F) -> F:
+        @wraps(view)
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            user = current_staff()
+            if user is None:
+                target = request.full_path.rstrip("?") if request.method == "GET" else _back()
+                return redirect(url_for("staff.login", next=target))
+            if not user.role.allows(role):
+                raise Forbidden(f"This needs the {role} role; you are signed in as {user.role}.")
+            if recent and not login_is_recent(utcnow()):
+                flash("Please confirm your password, then repeat the action.", "info")
+                return redirect(url_for("staff.reauth", next=_back()))
+            return view(*args, **kwargs)
+
+        return wrapped  # type: ignore[return-value]
+
+    return decorator
+
+
+from service.web.staff import actions, admin, auth, members, overview  # noqa: E402,F401  (routes register on bp)
