@@ -364,6 +364,54 @@ def newsletters_export(slug: str, status: str) -> None:
         click.echo(line, nl=False)
 
 
+# --- members: CSV import and export ------------------------------------------------------
+
+
+@main.group("members")
+def members_group() -> None:
+    """Members as CSV: import from another system, export a search."""
+
+
+@members_group.command("import")
+@click.argument("file", type=click.File("r", encoding="utf-8-sig"))
+@click.option("--dry-run", is_flag=True, help="Check every row and report errors; change nothing.")
+@with_appcontext
+def members_import(file: Any, dry_run: bool) -> None:
+    """Create members from FILE.csv (columns: email,name,stripe_customer_id,comp_until,newsletters)."""
+    from tqdm import tqdm
+
+    from service.db import utcnow
+    from service.domain.csv_io import import_members
+
+    with tqdm(desc="rows", unit=" row") as bar:
+        report = import_members(file, utcnow(), dry_run=dry_run, tick=bar.update)
+    if not dry_run:
+        db.session.commit()
+    for line, message in report.errors:
+        click.echo(f"line {line}: {message}", err=True)
+    verb = "would create" if dry_run else "created"
+    click.echo(f"{verb} {report.created} member(s); {len(report.errors)} row(s) with errors")
+    if report.errors:
+        raise SystemExit(1)
+
+
+@members_group.command("export")
+@click.option("--status", type=click.Choice(["pending", "active", "past_due", "lapsed", "comped"]))
+@click.option("--q", "q", help="Email prefix or name substring, as in the console and the API.")
+@click.option("--plan", help="Plan code, e.g. monthly-5.")
+@with_appcontext
+def members_export(status: str | None, q: str | None, plan: str | None) -> None:
+    """Write matching members as CSV to standard output (formula-like values escaped)."""
+    from service.db import utcnow
+    from service.domain.csv_io import export_rows
+    from service.domain.search import MemberFilter
+    from service.models import MemberStatus
+
+    f = MemberFilter(q=q, status=MemberStatus(status) if status else None, plan=plan)
+    for line in export_rows(f, utcnow(), release=True):
+        click.echo(line, nl=False)
+
+
 def register_cli(app: Flask) -> None:
     """Make the same commands available as `flask --app service ...`; hide extensions' own."""
     for name in [n for n in app.cli.commands if n not in main.commands]:

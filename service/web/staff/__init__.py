@@ -23,35 +23,40 @@ from service.models import Role, StaffUser
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 F = TypeVar("F", bound=Callable[..., Any])
 AUTH_AT = "staff_auth_at"  # when the password was last given in this session (ISO time)
+STARTED_AT = "staff_started_at"  # when this session began (or last changed the password)
 
 
 def current_staff() -> StaffUser | None:
     """The signed-in staff user, or None (anonymous, a reader's session, or a stale session)."""
     if not current_user.is_authenticated or not current_user.get_id().startswith("staff:"):
         return None
-    auth_at = _auth_at()
+    started = _time(STARTED_AT)
     # A password change ends every session that began before it.
-    if auth_at is None or auth_at < current_user.password_changed_at:
+    if started is None or started < current_user.password_changed_at:
         logout_user()
         session.pop(AUTH_AT, None)
+        session.pop(STARTED_AT, None)
         return None
     return current_user  # type: ignore[return-value]
 
 
-def _auth_at() -> datetime | None:
-    raw = session.get(AUTH_AT)
+def _time(key: str) -> datetime | None:
+    raw = session.get(key)
     try:
         return datetime.fromisoformat(raw) if raw else None
     except ValueError:
         return None
 
 
-def mark_authenticated(now: datetime) -> None:
+def mark_authenticated(now: datetime, *, new_session: bool = False) -> None:
+    """Record that the password was just given (and, at sign-in or a password change, a new start)."""
     session[AUTH_AT] = now.isoformat()
+    if new_session:
+        session[STARTED_AT] = now.isoformat()
 
 
 def login_is_recent(now: datetime) -> bool:
-    auth_at = _auth_at()
+    auth_at = _time(AUTH_AT)
     window = timedelta(minutes=current_app.config["STAFF_RECENT_LOGIN_MINUTES"])
     return auth_at is not None and now - auth_at <= window
 

@@ -38,7 +38,7 @@ def login():
     session.clear()  # a new session at sign-in, so an id planted before it (fixation) is worthless
     session["staff_session"] = secrets.token_urlsafe(16)
     login_user(result.user)
-    mark_authenticated(now)
+    mark_authenticated(now, new_session=True)
     return redirect(safe_next(form["next"]))
 
 
@@ -77,6 +77,6 @@ def password():
         change_password(current_staff(), form["current_password"], form["new_password"], now)
     except ValidationFailed as exc:
         return render_template("staff/password.html", error=exc.message), 422
-    mark_authenticated(now)  # this session stays; older ones end
+    mark_authenticated(now, new_session=True)  # this session stays; older ones end
     flash("Your password is changed. Other sessions are signed out.", "info")
     return redirect(url_for("staff.dashboard"))
