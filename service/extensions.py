@@ -74,7 +74,11 @@ def _sqlite_transactions(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN")
+        # IMMEDIATE: take the write lock up front. A deferred transaction that read first and
+        # writes later fails at once with "database is locked" (the busy timeout cannot help)
+        # when another connection wrote in between, e.g. the success page and the webhook of
+        # the same checkout under `membership serve`. SQLite has one writer at a time anyway.
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 db = Database()
