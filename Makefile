@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: help install migrate run test test-sqlite clean
+.PHONY: help install migrate run test test-sqlite screenshots clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -31,6 +31,9 @@ test: install ## Run the whole suite on SQLite, then on PostgreSQL
 
 test-sqlite: install ## Run the suite on SQLite only (quick)
 	$(PY) -m pytest
+
+screenshots: install ## Drive Chromium through join, checkout and account; write docs/screenshots/*.png
+	$(PY) scripts/screenshots.py
 
 clean: ## Remove the virtualenv and local data
 	rm -rf $(VENV) instance .pytest_cache

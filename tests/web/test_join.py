@@ -161,7 +161,7 @@ def test_a_signed_in_member_with_access_is_sent_to_the_billing_portal(client, db
 
 
 def test_join_is_rate_limited_per_email_and_per_address(database_url, db_session):
-    with fresh_app(database_url, RATELIMIT_ENABLED=True, WTF_CSRF_ENABLED=False) as limited, own_limiter():
+    with own_limiter(), fresh_app(database_url, RATELIMIT_ENABLED=True, WTF_CSRF_ENABLED=False) as limited:
         client = limited.test_client()
         # Invalid posts (no plan) are enough: the limit counts attempts, and they touch no gateway.
         same_email = [client.post("/join", data={"email": "flood@example.org"}).status_code for _ in range(6)]

@@ -179,7 +179,7 @@ def test_staff_sessions_are_not_readers(app, db_session):
 
 
 def test_sign_in_requests_and_codes_are_rate_limited(database_url, db_session):
-    with fresh_app(database_url, RATELIMIT_ENABLED=True, WTF_CSRF_ENABLED=False) as limited, own_limiter():
+    with own_limiter(), fresh_app(database_url, RATELIMIT_ENABLED=True, WTF_CSRF_ENABLED=False) as limited:
         client = limited.test_client()
         asks = [client.post("/signin", data={"email": "nobody@example.org"}).status_code for _ in range(4)]
         assert asks == [200, 200, 200, 429], "3 a minute per address"
