@@ -17,10 +17,10 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from service.db import utcnow
-from service.domain.access import has_access
+from service.domain.access import grace_period, has_access
 from service.domain.outbox import enqueue
 from service.errors import NotFound, ValidationFailed
 from service.extensions import db
@@ -32,7 +32,9 @@ from service.models import (
     ListStatus,
     ListSubscription,
     Member,
+    MemberStatus,
     Newsletter,
+    Subscription,
     normalize_email,
 )
 
@@ -131,24 +133,42 @@ def follow_access(member: Member, now: datetime, *, source: ConsentSource = Cons
 
 
 def expire_ended_access(now: datetime | None = None, *, batch: int = 200) -> int:
-    """Worker job: lapse members still on the digest whose access ended by time alone
-    (a comp's end, past_due grace running out, a cancelled period ending). Commits per batch."""
+    """Worker job: act on access that ended by time alone, with no event to say so.
+
+    Looks only where that can happen (indexed by status), never at every member:
+    a comp past its end (the status is recomputed, so it reads lapsed), past_due
+    beyond the grace period, and a cancelled subscription whose period is over
+    (its status waits for Stripe's own event). Members still on the digest without
+    access are lapsed from it. Returns how many list subscriptions changed.
+    """
+    from service.domain.members import refresh_status
+
     now = now or utcnow()
-    newsletter = get_list(MEMBERS_LIST)
-    changed, after = 0, 0
-    while True:
-        members = list(db.session.scalars(
-            select(Member).join(ListSubscription, ListSubscription.member_id == Member.id)
-            .where(ListSubscription.newsletter_id == newsletter.id,
-                   ListSubscription.status == ListStatus.SUBSCRIBED, Member.id > after)
-            .order_by(Member.id).limit(batch).execution_options(populate_existing=True)
-        ))
-        if not members:
-            break
-        changed += sum(1 for m in members if not has_access(m, now) and follow_access(m, now) is not None)
-        after = members[-1].id
-        db.session.commit()
+    changed = 0
+    for member in _access_ended_by_time(now, batch):
+        if member.status is MemberStatus.COMPED:
+            # No Stripe event ends a comp: recompute the status; set_status lets the digest follow.
+            changed += refresh_status(member, now, detail="comp ended")
+        elif follow_access(member, now) is not None:
+            changed += 1
+    db.session.commit()
     return changed
+
+
+def _access_ended_by_time(now: datetime, batch: int) -> list[Member]:
+    newsletter = get_list(MEMBERS_LIST)
+    on_digest = select(ListSubscription.member_id).where(
+        ListSubscription.newsletter_id == newsletter.id, ListSubscription.status == ListStatus.SUBSCRIBED)
+    period_over = select(Subscription.member_id).where(
+        Subscription.cancel_at_period_end, Subscription.current_period_end <= now)
+    ended = or_(
+        (Member.status == MemberStatus.COMPED) & (Member.comp_until <= now),
+        (Member.status == MemberStatus.PAST_DUE) & (Member.status_changed_at <= now - grace_period()),
+        (Member.status == MemberStatus.ACTIVE) & Member.id.in_(period_over),
+    )
+    query = (select(Member).where(ended, Member.id.in_(on_digest) | (Member.status == MemberStatus.COMPED))
+             .order_by(Member.id).limit(batch).with_for_update().execution_options(populate_existing=True))
+    return list(db.session.scalars(query))
 
 
 # --- reader and staff actions ------------------------------------------------------

@@ -201,3 +201,17 @@ def test_provider_down_for_a_while_delivers_afterwards_in_order_per_member(db_se
     mine = [what for what, email in provider.calls if email == member.email]
     assert mine == ["upsert", "remove:lapsed", "upsert"]
     assert [what for what, email in provider.calls if email == other.email] == ["upsert"]
+
+
+def test_a_comp_ending_by_time_moves_the_member_to_lapsed_with_a_reason(db_session):
+    from service.models import ActivityKind, MemberActivity
+
+    now = utcnow()
+    member = make_member(comp_since=now, comp_until=now + timedelta(days=30))
+    set_status(member, MemberStatus.COMPED, now)
+    nl.expire_ended_access(now + timedelta(days=31))
+    assert member.status is MemberStatus.LAPSED
+    last = db_session.scalars(select(MemberActivity).where(MemberActivity.member_id == member.id)
+                              .order_by(MemberActivity.id.desc())).first()
+    assert (last.kind, last.from_status, last.to_status, last.detail) == (
+        ActivityKind.STATUS_CHANGED, MemberStatus.COMPED, MemberStatus.LAPSED, "comp ended")
