@@ -166,3 +166,20 @@ def test_stripe_out_of_reach_is_billing_unavailable():
 def test_livemode_follows_the_key():
     assert StripeGateway("sk_live_abc").livemode is True
     assert StripeGateway("sk_test_abc").livemode is False
+
+
+def test_expire_an_open_checkout_session(gateway):
+    _, _, session = _checkout(gateway)
+    expired = gateway.expire_checkout_session(session["id"])
+    assert expired["status"] == "expired"
+    assert gateway.retrieve_checkout_session(session["id"])["status"] == "expired"
+
+
+def test_retrieve_the_charge_of_a_payment(gateway, sandbox):
+    _, customer, _, sub = _paid_subscription(gateway, sandbox)
+    import stripe
+
+    sdk = stripe.StripeClient("sk_test_x", base_addresses={"api": sandbox.url})
+    charge_id = sdk.v1.charges.list({"customer": customer["id"]}).data[0].id
+    charge = gateway.retrieve_charge(charge_id)
+    assert charge["customer"] == customer["id"] and charge["amount"] == 500 and charge["paid"] is True
