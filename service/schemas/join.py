@@ -10,7 +10,7 @@ from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, pre
 from service.models import Plan, normalize_email
 
 # Dollars as readers type them: "7", "7.5", "7.50", "$7", "1,000". Never three decimals or a sign.
-DOLLARS = re.compile(r"^\d{1,3}(,?\d{3})*(\.\d{1,2})?$")
+DOLLARS = re.compile(r"^\d{1,3}(,?\d{3})*(\.\d{1,2})?$", re.ASCII)  # ASCII: "１２" is not an amount
 MAX_AMOUNT = 1_000_000  # $10,000 a month: more than that is a typo, or a call we'd like to take in person
 
 EMAIL_MESSAGES = {"required": "Enter your email address.", "invalid": "Enter an email address like name@example.org."}
