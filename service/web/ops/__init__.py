@@ -1,7 +1,7 @@
-"""Health and readiness probes for load balancers and orchestrators."""
+"""Health, readiness and metrics endpoints for load balancers, orchestrators and Prometheus."""
 from __future__ import annotations
 
-from flask import Blueprint, jsonify
+from flask import Blueprint, Response, jsonify
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -25,3 +25,12 @@ def readyz():
         db.session.rollback()
         return jsonify(status="unavailable", database="unreachable"), 503
     return jsonify(status="ok", database="ok")
+
+
+@bp.get("/metrics")
+def metrics():
+    """Prometheus scrape target: inbox, outbox and member figures from the database."""
+    from service.db import utcnow
+    from service.domain.metrics import prometheus_text, snapshot
+
+    return Response(prometheus_text(snapshot(utcnow())), mimetype="text/plain; version=0.0.4")
