@@ -20,16 +20,20 @@ def verify_event(payload: bytes, signature: str | None, secrets: list[str],
     """
     if not signature:
         raise WebhookSignatureInvalid("Missing Stripe-Signature header.")
+    try:
+        text = payload.decode("utf-8")  # Stripe sends UTF-8 JSON; the SDK would fail on anything else
+    except UnicodeDecodeError:
+        raise WebhookSignatureInvalid("The body is not UTF-8 text.") from None
     for secret in secrets:
         try:
-            stripe.WebhookSignature.verify_header(payload, signature, secret, tolerance)
+            stripe.WebhookSignature.verify_header(text, signature, secret, tolerance)
             break
-        except stripe.SignatureVerificationError:
+        except (stripe.SignatureVerificationError, ValueError):
             continue
     else:
         raise WebhookSignatureInvalid("No valid signature for this body with any configured secret (or it is too old).")
     try:
-        event = json.loads(payload)
+        event = json.loads(text)
     except ValueError:
         raise WebhookSignatureInvalid("The body is not JSON.") from None
     if not isinstance(event, dict) or not isinstance(event.get("id"), str) or not isinstance(event.get("type"), str):
