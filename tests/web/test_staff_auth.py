@@ -15,6 +15,13 @@ from tests.web.readers import own_limiter
 from tests.web.staff_client import StaffSession, anonymous, csrf_token, staff_login  # noqa: F401
 
 
+@pytest.fixture(autouse=True)
+def fresh_counters():
+    """Sign-in is rate limited per address and every test client is 127.0.0.1: start each test at zero."""
+    if limiter.enabled:  # switched on by an earlier rate-limit test that did not restore it
+        limiter.reset()
+
+
 @pytest.fixture
 def user(db_session):
     staff = make_staff(role="support")
