@@ -131,6 +131,8 @@ def load_config(overrides: Mapping[str, Any] | None = None, environ: Mapping[str
         "OUTBOX_BACKOFF_SECONDS": _int("OUTBOX_BACKOFF_SECONDS", get("OUTBOX_BACKOFF_SECONDS", "60"), minimum=1),
         "OUTBOX_BACKOFF_MAX_SECONDS": _int("OUTBOX_BACKOFF_MAX_SECONDS",
                                            get("OUTBOX_BACKOFF_MAX_SECONDS", str(6 * 3600)), minimum=1),
+        # Delivered outbox messages (which may hold addresses) are deleted after this many days.
+        "OUTBOX_RETENTION_DAYS": _int("OUTBOX_RETENTION_DAYS", get("OUTBOX_RETENTION_DAYS", "7"), minimum=1),
         "OUTBOX_DELIVER_INLINE": _bool("OUTBOX_DELIVER_INLINE", get("OUTBOX_DELIVER_INLINE", "true")),
         "RATELIMIT_ENABLED": _bool("RATELIMIT_ENABLED", get("RATELIMIT_ENABLED", "true")),
         "RATELIMIT_STORAGE_URI": get("RATELIMIT_STORAGE_URI", "memory://"),

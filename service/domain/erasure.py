@@ -7,6 +7,12 @@ audit entries. Lists they were on are left (`unsubscribed`) first, so the
 provider removes the real address. Live Stripe subscriptions are cancelled now
 and the Stripe customer's email and name are replaced too.
 
+Stripe events that touched the member keep only what happened (ids, type,
+time), not the objects' contents; emails to them not yet sent are dropped and
+sent ones lose their content. The one list change that removes the address at
+the provider must still carry it: it is purged with every delivered outbox
+message after OUTBOX_RETENTION_DAYS.
+
 What stays, as tax and accounting law require: subscriptions, invoices,
 billing issues, the member row itself (status, dates, Stripe ids), and the
 timeline of status changes.
@@ -17,11 +23,12 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from service.domain import audit
 from service.domain.billing import Cause, sync_subscription
 from service.domain.comps import locked_member
+from service.domain.emails import EMAIL_TOPIC
 from service.domain.newsletter import Actor, change_status
 from service.domain.staff_actions import live_subscriptions
 from service.errors import Conflict
@@ -37,7 +44,10 @@ from service.models import (
     ListSubscription,
     Member,
     MemberActivity,
+    OutboxMessage,
+    OutboxStatus,
     StaffUser,
+    StripeEvent,
 )
 
 logger = logging.getLogger(__name__)
@@ -99,6 +109,19 @@ def _scrub_rows(member: Member, placeholder: str) -> None:
         MemberActivity.member_id == member.id, MemberActivity.kind == ActivityKind.NOTE).values(detail="(erased)"))
     for entry in db.session.scalars(select(AuditEntry).where(AuditEntry.member_id == member.id)):
         entry.before, entry.after = _redacted(entry.before), _redacted(entry.after)
+    for event in db.session.scalars(select(StripeEvent).where(StripeEvent.member_id == member.id)):
+        event.payload = _event_skeleton(event.payload)
+    emails_to_them = (OutboxMessage.topic == EMAIL_TOPIC) & OutboxMessage.key.in_(
+        [f"email:member:{member.id}", f"email:{email}"])
+    db.session.execute(delete(OutboxMessage).where(emails_to_them, OutboxMessage.status != OutboxStatus.DELIVERED))
+    db.session.execute(update(OutboxMessage).where(emails_to_them).values(payload={"erased": True}))
+
+
+def _event_skeleton(payload: dict[str, Any]) -> dict[str, Any]:
+    """What happened, without the object's contents (names, emails, addresses)."""
+    obj = (payload.get("data") or {}).get("object") or {}
+    kept = {k: payload.get(k) for k in ("id", "object", "type", "created", "livemode", "api_version")}
+    return {**kept, "data": {"object": {"id": obj.get("id"), "object": obj.get("object")}}, "erased": True}
 
 
 def _redacted(snapshot: dict[str, Any] | None) -> dict[str, Any] | None:

@@ -26,7 +26,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import and_, exists, func, select, update
+from sqlalchemy import and_, delete, exists, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 
@@ -212,3 +212,17 @@ def dead_messages(limit: int = 50) -> list[OutboxMessage]:
         select(OutboxMessage).where(OutboxMessage.status == OutboxStatus.DEAD)
         .order_by(OutboxMessage.id.desc()).limit(limit)
     ))
+
+
+def purge_delivered(now: datetime, batch: int = 1000) -> int:
+    """Delete delivered messages older than OUTBOX_RETENTION_DAYS, a batch at a time.
+
+    They have done their work, and their payloads may hold addresses; keeping
+    them also grows the table without end. Dead messages stay for staff.
+    """
+    cutoff = now - timedelta(days=current_app.config["OUTBOX_RETENTION_DAYS"])
+    ids = select(OutboxMessage.id).where(OutboxMessage.status == OutboxStatus.DELIVERED,
+                                         OutboxMessage.delivered_at < cutoff).limit(batch)
+    purged = db.session.execute(delete(OutboxMessage).where(OutboxMessage.id.in_(ids.scalar_subquery()))).rowcount
+    db.session.commit()
+    return purged

@@ -53,10 +53,17 @@ def retry_inbox(now: datetime) -> int:
     return retry_due(now, billing(), received_after=STUCK_AFTER if inline else timedelta(0))
 
 
+def purge_outbox(now: datetime) -> int:
+    from service.domain.outbox import purge_delivered
+
+    return purge_delivered(now)
+
+
 JOBS: dict[str, Job] = {
     "inbox": retry_inbox,
     "outbox": deliver_outbox,
     "newsletter_access": expire_newsletter_access,
+    "outbox_retention": purge_outbox,
 }
 
 

@@ -150,3 +150,24 @@ def test_cli_status_lists_dead_rows_and_retry_revives_them(cli, db_session, hand
     result = cli("outbox", "retry", str(dead.id))
     assert result.exit_code == 0 and "queued 1 message(s)" in result.output
     assert cli("outbox", "retry", "--all").output.strip() == "queued 0 message(s) again"
+
+
+def test_delivered_messages_are_purged_after_the_retention_period(db_session, app):
+    from datetime import timedelta
+
+    from service.db import utcnow
+    from service.domain.outbox import purge_delivered
+    from service.models import OutboxMessage, OutboxStatus
+
+    now = utcnow()
+    days = app.config["OUTBOX_RETENTION_DAYS"]
+    old = OutboxMessage(topic="email", key="k1", payload={"to": "a@example.org"}, status=OutboxStatus.DELIVERED,
+                        delivered_at=now - timedelta(days=days + 1))
+    recent = OutboxMessage(topic="email", key="k2", payload={}, status=OutboxStatus.DELIVERED,
+                           delivered_at=now - timedelta(days=days - 1))
+    dead = OutboxMessage(topic="email", key="k3", payload={}, status=OutboxStatus.DEAD)
+    db_session.add_all([old, recent, dead])
+    db_session.commit()
+    assert purge_delivered(now) == 1
+    remaining = {m.key for m in db_session.query(OutboxMessage).filter(OutboxMessage.key.in_(["k1", "k2", "k3"]))}
+    assert remaining == {"k2", "k3"}
