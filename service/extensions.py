@@ -8,6 +8,7 @@ from flask.globals import app_ctx
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
+from flask_talisman import Talisman
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, scoped_session, sessionmaker
@@ -84,6 +85,7 @@ def _sqlite_transactions(engine: Engine) -> None:
 db = Database()
 login_manager = LoginManager()
 csrf = CSRFProtect()
+talisman = Talisman()
 limiter = Limiter(key_func=get_remote_address, default_limits=[], headers_enabled=True)
 
 
@@ -92,6 +94,7 @@ def init_extensions(app: Flask) -> None:
     csrf.init_app(app)
     limiter.init_app(app)
     login_manager.init_app(app)
+    init_security_headers(app)
     login_manager.session_protection = "strong"
     login_manager.user_loader(_load_user)
 
@@ -109,3 +112,38 @@ def _load_user(user_id: str) -> Any:
         member = db.session.get(Member, int(raw_id))
         return SignedInReader(member) if member is not None else None
     return None
+
+
+# Where readers are sent by a form post that answers with a redirect: Stripe's hosted pages.
+STRIPE_HOSTED = ("https://checkout.stripe.com", "https://billing.stripe.com")
+
+
+def init_security_headers(app: Flask) -> None:
+    """Security headers and a strict content security policy on every response.
+
+    Pages load nothing but the service's own files: no inline scripts or styles.
+    Form posts may lead on to Stripe's hosted checkout and portal (or the
+    sandbox's). HTTPS redirects are the proxy's job (health checks come over
+    plain HTTP); HSTS is sent on HTTPS requests.
+    """
+    from urllib.parse import urlsplit
+
+    stripe_base = urlsplit(app.config.get("STRIPE_API_BASE") or "")
+    form_targets = ["'self'", *STRIPE_HOSTED]
+    if stripe_base.scheme and stripe_base.netloc:
+        form_targets.append(f"{stripe_base.scheme}://{stripe_base.netloc}")
+    talisman.init_app(
+        app,
+        force_https=False,
+        session_cookie_secure=app.config["SESSION_COOKIE_SECURE"],
+        frame_options="DENY",
+        content_security_policy={
+            "default-src": "'self'",
+            "img-src": "'self' data:",
+            "object-src": "'none'",
+            "base-uri": "'self'",
+            "frame-ancestors": "'none'",
+            "form-action": " ".join(form_targets),
+        },
+        permissions_policy={"browsing-topics": "()", "camera": "()", "microphone": "()", "geolocation": "()"},
+    )

@@ -61,6 +61,9 @@ def page(request: pytest.FixtureRequest, playwright: Any, tmp_path: Path) -> Ite
         _unavailable(f"Chromium did not start ({type(exc).__name__}: {str(exc).splitlines()[0]})")
     context.set_default_timeout(15_000)
     page = context.pages[0] if context.pages else context.new_page()
+    # Chromium reports anything the content security policy blocked on the console.
+    blocked: list[str] = []
+    page.on("console", lambda msg: blocked.append(msg.text) if "Content Security Policy" in msg.text else None)
     yield page
     report = getattr(request.node, "report_call", None)
     if report is not None and report.failed:
@@ -69,3 +72,4 @@ def page(request: pytest.FixtureRequest, playwright: Any, tmp_path: Path) -> Ite
         page.screenshot(path=str(shot), full_page=True)
         print(f"screenshot of the failure: {shot}")
     context.close()
+    assert not blocked, f"the page broke its content security policy: {blocked}"
