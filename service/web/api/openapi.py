@@ -8,6 +8,7 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import jsonify
 
 from service.schemas.member import MemberListOut, MemberOut, MemberQuery, NewsletterOut, PlanOut, SubscriptionOut
+from service.schemas.newsletter import SubscriberListOut, SubscriberQuery
 from service.web.api import bp
 
 _ERROR = {
@@ -65,7 +66,42 @@ def build_spec() -> dict[str, Any]:
         "responses": {"200": {"description": "The member", "content": {"application/json": {"schema": "Member"}}},
                       **_errors(401, 403, 404)},
     }})
+    spec.path(path="/api/v1/members/{member_id}/resync", operations={"post": {
+        "summary": "Re-read the member's subscriptions from Stripe now (support role; audited)",
+        "operationId": "resyncMember", "security": security,
+        "parameters": [{"in": "path", "name": "member_id", "required": True, "schema": {"type": "integer"}}],
+        "responses": {"200": {"description": "The member after the resync",
+                              "content": {"application/json": {"schema": "Member"}}},
+                      **_errors(401, 403, 404), **_errors_billing()},
+    }})
+    _newsletter_paths(spec, security)
     return spec.to_dict()
+
+
+def _errors_billing() -> dict[str, Any]:
+    ref = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+    return {"502": {"description": "Stripe refused the request", "content": ref},
+            "503": {"description": "Stripe unavailable; try again", "content": ref}}
+
+
+def _newsletter_paths(spec: APISpec, security: list[dict[str, list[str]]]) -> None:
+    slug = {"in": "path", "name": "slug", "required": True, "schema": {"type": "string"},
+            "description": "members-digest or daily-headlines"}
+    spec.components.schema("SubscriberList", schema=SubscriberListOut)
+    spec.path(path="/api/v1/newsletters/{slug}/subscribers", operations={"get": {
+        "summary": "A list's subscribers (local provider), paged", "operationId": "listSubscribers",
+        "security": security, "parameters": [slug, {"in": "query", "schema": SubscriberQuery}],
+        "responses": {"200": {"description": "A page of subscribers",
+                              "content": {"application/json": {"schema": "SubscriberList"}}},
+                      **_errors(400, 401, 403, 404)},
+    }})
+    spec.path(path="/api/v1/newsletters/{slug}/subscribers.csv", operations={"get": {
+        "summary": "A list's subscribers as CSV", "operationId": "exportSubscribers", "security": security,
+        "parameters": [slug, {"in": "query", "schema": SubscriberQuery(only=("status",))}],
+        "responses": {"200": {"description": "CSV: email, status, member_id, created_at, updated_at",
+                              "content": {"text/csv": {"schema": {"type": "string"}}}},
+                      **_errors(400, 401, 403, 404)},
+    }})
 
 
 @bp.get("/openapi.json")
