@@ -8,6 +8,7 @@ from marshmallow import RAISE, Schema, fields, validate
 from service.db import utcnow
 from service.domain.access import access_until, has_access, primary_subscription
 from service.models import Member, MemberStatus
+from service.schemas import cursor_field
 
 MAX_PAGE = 100
 
@@ -107,5 +108,4 @@ class MemberQuery(Schema):
                       metadata={"description": "Email prefix or name substring"})
     status = fields.String(validate=validate.OneOf([s.value for s in MemberStatus]))
     limit = fields.Integer(load_default=25, validate=validate.Range(min=1, max=MAX_PAGE))
-    cursor = fields.String(validate=validate.Regexp(r"^\d{1,18}$", error="Not a cursor from a previous page."),
-                           metadata={"description": "next_cursor from the previous page"})
+    cursor = cursor_field()

@@ -4,6 +4,7 @@ from __future__ import annotations
 from marshmallow import EXCLUDE, RAISE, Schema, fields, validate
 
 from service.models import ListStatus
+from service.schemas import cursor_field
 
 MAX_PAGE = 500
 
@@ -29,7 +30,7 @@ class SubscriberQuery(Schema):
     status = fields.String(load_default=ListStatus.SUBSCRIBED.value,
                            validate=validate.OneOf([s.value for s in ListStatus]))
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=MAX_PAGE))
-    cursor = fields.String(validate=validate.Regexp(r"^\d{1,18}$", error="Not a cursor from a previous page."))
+    cursor = cursor_field()
 
 
 class SubscriberOut(Schema):

@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import re
 import secrets
+from typing import Any
 
 from flask import Flask, Response, g, request
+from werkzeug.routing import IntegerConverter, Map
 
 from service.domain.outbox import deliver_after_commit
 from service.extensions import db
@@ -21,7 +23,18 @@ from service.web.webhooks import bp as webhooks_bp
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
+class DatabaseId(IntegerConverter):
+    """`<int:...>` in every route: a positive id that fits the database's integer
+    column, so /members/99999999999 is a 404 like any other unknown id, not a 500."""
+
+    def __init__(self, url_map: Map, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("min", 1)
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(url_map, *args, **kwargs)
+
+
 def register_blueprints(app: Flask) -> None:
+    app.url_map.converters["int"] = DatabaseId
     app.register_blueprint(ops_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(newsletters_bp)

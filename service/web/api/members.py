@@ -11,6 +11,7 @@ from service.extensions import db
 from service.gateways import billing
 from service.models import Member, MemberStatus, Role
 from service.schemas.member import MemberListOut, MemberOut, MemberQuery
+from service.schemas import cursor_value
 from service.web.api import bp, parse_query, require_token
 
 
@@ -19,7 +20,7 @@ from service.web.api import bp, parse_query, require_token
 def list_members():
     args = parse_query(MemberQuery())
     status = MemberStatus(args["status"]) if "status" in args else None
-    cursor = int(args["cursor"]) if "cursor" in args else None
+    cursor = cursor_value(args)
     page, next_cursor = members_domain.search(
         email=args.get("email"), q=args.get("q"), status=status, limit=args["limit"], cursor=cursor
     )

@@ -7,6 +7,7 @@ from service.domain.newsletter import get_list
 from service.domain.newsletter_lists import export_csv, subscribers
 from service.models import ListStatus
 from service.schemas.newsletter import SubscriberListOut, SubscriberQuery
+from service.schemas import cursor_value
 from service.web.api import bp, parse_query, require_token
 
 
@@ -14,7 +15,7 @@ from service.web.api import bp, parse_query, require_token
 @require_token()
 def list_subscribers(slug: str):
     args = parse_query(SubscriberQuery())
-    cursor = int(args["cursor"]) if "cursor" in args else None
+    cursor = cursor_value(args)
     page, next_cursor = subscribers(slug, status=ListStatus(args["status"]), limit=args["limit"], cursor=cursor)
     return jsonify(SubscriberListOut().dump(
         {"data": page, "has_more": next_cursor is not None, "next_cursor": str(next_cursor) if next_cursor else None}
