@@ -108,6 +108,33 @@ def _sync_payload(newsletter: Newsletter, sub: ListSubscription, member: Member 
             "first_name": first, "last_name": last.strip()}
 
 
+def move_address(member: Member, old_email: str, now: datetime) -> int:
+    """The member's list subscriptions follow them to their new email (member.email).
+
+    At the provider the old address leaves the list and the new one joins it
+    with the same status. A list where the new address already has its own row
+    keeps that row's standing choice, and the old row stays with the old
+    address. Returns how many subscriptions moved.
+    """
+    moved = 0
+    rows = db.session.scalars(select(ListSubscription).where(
+        (ListSubscription.member_id == member.id) | (ListSubscription.email == normalize_email(old_email))))
+    for sub in list(rows):
+        clash = find_subscription(sub.newsletter, member.email)
+        if sub.email == member.email or (clash is not None and clash.id != sub.id):
+            continue
+        if sub.status is not ListStatus.PENDING:
+            leaving = {**_sync_payload(sub.newsletter, sub, member), "status": str(ListStatus.UNSUBSCRIBED)}
+            enqueue(SYNC_TOPIC, f"list:{sub.newsletter_id}:{sub.email}", leaving, now=now)
+        sub.email, sub.member_id, sub.updated_at = member.email, member.id, now
+        if sub.status is not ListStatus.PENDING:
+            enqueue(SYNC_TOPIC, f"list:{sub.newsletter_id}:{sub.email}", _sync_payload(sub.newsletter, sub, member),
+                    now=now)
+        moved += 1
+    db.session.flush()
+    return moved
+
+
 # --- the enrolment policy --------------------------------------------------------
 
 

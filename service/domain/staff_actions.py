@@ -15,6 +15,7 @@ from service.domain import audit
 from service.domain.access import ENDED
 from service.domain.billing import Cause, sync_subscription
 from service.domain.comps import locked_member
+from service.domain.newsletter import move_address
 from service.errors import Conflict, ValidationFailed
 from service.extensions import db
 from service.gateways.stripe_gateway import StripeGateway
@@ -72,8 +73,11 @@ def edit_member(member_id: int, actor: StaffUser, gateway: StripeGateway, now: d
     if taken is not None:
         raise Conflict(f"Another member (id {taken}) already has the email {email}.")
     before = audit.member_snapshot(member)
+    old_email = member.email
     member.email, member.name = email, name
     db.session.flush()
+    if email != old_email:
+        move_address(member, old_email, now)  # the digest follows them to the new address
     if member.stripe_customer_id:
         gateway.update_customer(member.stripe_customer_id, key=_audit_key("edit", member, now), email=email,
                                 name=name)

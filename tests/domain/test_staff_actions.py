@@ -113,3 +113,16 @@ def test_erasing_strips_stripe_event_contents_and_unsent_emails(db_session, payi
     unsent = db_session.query(OutboxMessage).filter(OutboxMessage.topic == "email",
                                                    OutboxMessage.key == f"email:member:{member.id}").all()
     assert all(old_email not in str(m.payload) for m in unsent)
+
+
+def test_a_new_email_takes_the_digest_along_and_the_provider_moves_it(db_session, paying):
+    from service.models import ListSubscription, OutboxMessage
+
+    member, _sub, stripe = paying
+    old_email = member.email
+    edit_member(member.id, make_staff("support"), stripe, utcnow(), email="moved@example.org", name=member.name)
+    [digest] = db_session.query(ListSubscription).filter_by(member_id=member.id).all()
+    assert digest.email == "moved@example.org" and digest.status is ListStatus.SUBSCRIBED
+    syncs = db_session.query(OutboxMessage).filter(OutboxMessage.topic == "newsletter.sync").order_by(OutboxMessage.id).all()
+    changes = [(m.payload["email"], m.payload["status"]) for m in syncs[-2:]]
+    assert changes == [(old_email, "unsubscribed"), ("moved@example.org", "subscribed")]
