@@ -103,3 +103,14 @@ def test_explicit_overrides_beat_the_environment():
                            environ={**BASE, "PAST_DUE_GRACE_DAYS": "10"})
     assert settings["PAST_DUE_GRACE_DAYS"] == 3
     assert settings["RATELIMIT_ENABLED"] is False
+
+
+def test_env_example_lists_every_setting_the_service_reads():
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    read = set(re.findall(r'get\("([A-Z][A-Z0-9_]+)"', (root / "service" / "config.py").read_text()))
+    listed = set(re.findall(r"^#?\s*([A-Z][A-Z0-9_]+)=", (root / ".env.example").read_text(), re.MULTILINE))
+    assert read, "no settings found: the pattern is stale"
+    assert read - listed == set(), "settings missing from .env.example"
