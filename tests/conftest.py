@@ -140,4 +140,19 @@ def api_token(db_session: Session) -> Any:
     return headers
 
 
+@pytest.fixture(scope="session")
+def smtp() -> Iterator[Any]:
+    """A real SMTP server (aiosmtpd) on a free loopback port, keeping what it receives."""
+    from tests.smtp import SmtpServer
+
+    server = SmtpServer()
+    yield server
+    server.close()
+
+
+def sandbox_config(database_url: str, sandbox_url: str, **overrides: Any) -> dict[str, Any]:
+    """Settings for an app whose billing gateway talks to a running Stripe sandbox."""
+    return config_for_tests(database_url, BILLING_BACKEND="sandbox", STRIPE_API_BASE=sandbox_url, **overrides)
+
+
 REPO_ROOT = Path(__file__).resolve().parent.parent

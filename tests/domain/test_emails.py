@@ -1,7 +1,6 @@
 """The service's emails, queued through the outbox and received by a real SMTP server."""
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
@@ -11,14 +10,7 @@ from service.domain.outbox import deliver_due
 from service.gateways.mail import mail_from_config
 from service.models import OutboxStatus
 from tests.factories import make_member
-from tests.smtp import SmtpServer, body_html, body_text
-
-
-@pytest.fixture(scope="module")
-def smtp() -> Iterator[SmtpServer]:
-    server = SmtpServer()
-    yield server
-    server.close()
+from tests.smtp import body_html, body_text
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from flask import Flask
 
 from service import create_app
 from service.gateways.stripe_gateway import StripeGateway
-from tests.conftest import config_for_tests
+from tests.conftest import sandbox_config
 from tests.sandbox.conftest import Receiver, Sandbox, start_sandbox
 
 WEBHOOK_SECRET = "whsec_gateway_tests"
@@ -31,7 +31,7 @@ def sandbox(receiver: Receiver) -> Iterator[Sandbox]:
 @pytest.fixture(scope="module")
 def app(database_url: str, sandbox: Sandbox) -> Iterator[Flask]:
     """The service with its billing gateway pointed at the sandbox."""
-    app = create_app(config_for_tests(database_url, BILLING_BACKEND="sandbox", STRIPE_API_BASE=sandbox.url,
+    app = create_app(sandbox_config(database_url, sandbox.url,
                                  STRIPE_WEBHOOK_SECRET=WEBHOOK_SECRET))
     yield app
     app.extensions["db_engine"].dispose()

@@ -2,21 +2,13 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
 
 import pytest
 
 from service.gateways.mail import ConsoleMail, Email, MailError, SmtpMail, build_message, mail_from_config
-from tests.smtp import SmtpServer, body_html, body_text
+from tests.smtp import body_html, body_text
 
 SENDER = "Newsroom Members <members@newsroom.example>"
-
-
-@pytest.fixture(scope="module")
-def smtp() -> Iterator[SmtpServer]:
-    server = SmtpServer()
-    yield server
-    server.close()
 
 
 @pytest.fixture

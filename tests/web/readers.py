@@ -20,7 +20,7 @@ from service import create_app
 from service.gateways.stripe_gateway import StripeGateway
 from service.models import Member, OutboxMessage
 from service.web.public.join import JOINING_MEMBER
-from tests.conftest import config_for_tests
+from tests.conftest import sandbox_config
 from tests.sandbox.conftest import Sandbox, pay, start_sandbox
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -38,7 +38,7 @@ def sandbox() -> Iterator[Sandbox]:
 @pytest.fixture(scope="module")
 def app(database_url: str, sandbox: Sandbox) -> Iterator[Flask]:
     # Emails stay in the outbox (no inline delivery), where the tests read them.
-    app = create_app(config_for_tests(database_url, BILLING_BACKEND="sandbox", STRIPE_API_BASE=sandbox.url,
+    app = create_app(sandbox_config(database_url, sandbox.url,
                                       OUTBOX_DELIVER_INLINE=False))
     yield app
     app.extensions["db_engine"].dispose()

@@ -21,7 +21,7 @@ from flask.testing import FlaskClient
 from service import create_app
 from service.gateways.stripe_gateway import StripeGateway
 from service.models import Member
-from tests.conftest import config_for_tests
+from tests.conftest import sandbox_config
 from tests.factories import make_member
 from tests.sandbox.conftest import Sandbox, pay, start_sandbox
 
@@ -68,7 +68,7 @@ def sandbox() -> Iterator[Sandbox]:
 
 @pytest.fixture(scope="module")
 def app(database_url: str, sandbox: Sandbox) -> Iterator[Flask]:
-    app = create_app(config_for_tests(database_url, BILLING_BACKEND="sandbox", STRIPE_API_BASE=sandbox.url,
+    app = create_app(sandbox_config(database_url, sandbox.url,
                                  STRIPE_WEBHOOK_SECRET=f"whsec_old_one,{SECRET}"))
     yield app
     app.extensions["db_engine"].dispose()

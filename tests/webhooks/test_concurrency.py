@@ -19,7 +19,7 @@ from werkzeug.serving import make_server
 from service import create_app
 from service.extensions import db
 from service.models import ActivityKind, InboxStatus, Member, MemberActivity, MemberStatus, StripeEvent
-from tests.conftest import config_for_tests
+from tests.conftest import sandbox_config
 from tests.sandbox.conftest import Sandbox
 from tests.webhooks.conftest import SECRET, EventTap, Reader, sign
 
@@ -30,7 +30,7 @@ pytestmark = pytest.mark.postgres_only
 def live(database_url: str, sandbox: Sandbox) -> Iterator[tuple[Flask, str]]:
     if not database_url.startswith("postgresql"):
         pytest.skip("concurrent deliveries need PostgreSQL's row locks; the PostgreSQL pass of make test runs them")
-    app = create_app(config_for_tests(database_url, BILLING_BACKEND="sandbox", STRIPE_API_BASE=sandbox.url,
+    app = create_app(sandbox_config(database_url, sandbox.url,
                                       STRIPE_WEBHOOK_SECRET=SECRET))
     server = make_server("127.0.0.1", 0, app, threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()

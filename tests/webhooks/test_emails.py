@@ -7,22 +7,15 @@ import pytest
 from flask import Flask
 
 from service import create_app
-from tests.conftest import config_for_tests
+from tests.conftest import sandbox_config
 from tests.sandbox.conftest import Sandbox
 from tests.smtp import SmtpServer, body_text
 from tests.webhooks.conftest import SECRET, deliver_all, replace_card
 
 
 @pytest.fixture(scope="module")
-def smtp() -> Iterator[SmtpServer]:
-    server = SmtpServer()
-    yield server
-    server.close()
-
-
-@pytest.fixture(scope="module")
 def app(database_url: str, sandbox: Sandbox, smtp: SmtpServer) -> Iterator[Flask]:
-    app = create_app(config_for_tests(database_url, BILLING_BACKEND="sandbox", STRIPE_API_BASE=sandbox.url,
+    app = create_app(sandbox_config(database_url, sandbox.url,
                                  STRIPE_WEBHOOK_SECRET=SECRET, MAIL_URL=smtp.url, BASE_URL="https://news.example"))
     yield app
     app.extensions["db_engine"].dispose()
