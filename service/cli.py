@@ -169,12 +169,15 @@ def token_group() -> None:
 @token_group.command("create")
 @click.argument("email")
 @click.option("--name", default="", help="What the token is for, to tell tokens apart.")
+@click.option("--scope", type=click.Choice(["read", "write"]), default="read", show_default=True,
+              help="read: GET requests only; write: also actions such as resync (within the user's role).")
 @with_appcontext
-def token_create(email: str, name: str) -> None:
+def token_create(email: str, name: str, scope: str) -> None:
     """Print a new API token for the staff user EMAIL. It is shown only this once."""
     from service.domain.staff import create_api_token
+    from service.models import TokenScope
 
-    _token, plain = create_api_token(email, name=name)
+    _token, plain = create_api_token(email, name=name, scope=TokenScope(scope))
     db.session.commit()
     click.echo(plain)
 

@@ -129,11 +129,12 @@ def api_token(db_session: Session) -> Any:
     """Make a staff user with a role and return headers carrying their API token."""
     from tests.factories import make_staff
 
-    def headers(role: str = "viewer") -> dict[str, str]:
+    def headers(role: str = "viewer", scope: str = "read") -> dict[str, str]:
         from service.domain.staff import create_api_token
+        from service.models import TokenScope
 
         user = make_staff(role=role)
-        _token, plain = create_api_token(user.email)
+        _token, plain = create_api_token(user.email, scope=TokenScope(scope))
         db_session.commit()  # to the test's savepoint, so a failing request cannot roll it back
         return {"Authorization": f"Bearer {plain}"}
 

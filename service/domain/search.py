@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, UTC
 
+from sqlalchemy.orm import selectinload
 from sqlalchemy import Select, exists, select
 
 from service.extensions import db
@@ -71,7 +72,8 @@ def filtered(f: MemberFilter) -> Select[tuple[Member]]:
 
 def search(f: MemberFilter, *, limit: int = 25, cursor: int | None = None) -> tuple[list[Member], int | None]:
     """One page of matching members and the cursor of the next page (None on the last page)."""
-    query = filtered(f).limit(limit + 1)
+    # The API shows each member's newsletters: load them for the page in one query.
+    query = filtered(f).options(selectinload(Member.list_subscriptions)).limit(limit + 1)
     if cursor is not None:
         query = query.where(Member.id < cursor)
     rows = list(db.session.scalars(query))

@@ -14,7 +14,7 @@ from service.db import utcnow
 from service.errors import Conflict, NotFound, Unauthorized, ValidationFailed
 from service.extensions import db
 from service.logs import log_event
-from service.models import ApiToken, Role, StaffUser, normalize_email
+from service.models import ApiToken, Role, StaffUser, TokenScope, normalize_email
 
 logger = logging.getLogger(__name__)
 hasher = PasswordHasher()
@@ -72,23 +72,25 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def create_api_token(email: str, name: str = "") -> tuple[ApiToken, str]:
-    """A new token for a staff user. The plain token is returned once and never stored."""
+def create_api_token(email: str, name: str = "", scope: TokenScope = TokenScope.READ) -> tuple[ApiToken, str]:
+    """A new token for a staff user: read-only unless `scope` is write, and never more than
+    the user's role allows. The plain token is returned once and never stored."""
     user = find_staff(email)
     if user is None:
         raise NotFound(f"No staff user with the email {normalize_email(email)}.")
     if not user.active:
         raise ValidationFailed(f"The staff user {user.email} is deactivated.")
     plain = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    token = ApiToken(staff_user_id=user.id, name=name, token_hash=_token_hash(plain), prefix=plain[:12])
+    token = ApiToken(staff_user_id=user.id, name=name, token_hash=_token_hash(plain), prefix=plain[:12], scope=scope)
     db.session.add(token)
     db.session.flush()
-    log_event(logger, "api_token.created", staff_user_id=user.id, token_id=token.id, prefix=token.prefix)
+    log_event(logger, "api_token.created", staff_user_id=user.id, token_id=token.id, prefix=token.prefix,
+              scope=str(scope))
     return token, plain
 
 
-def authenticate_token(plain: str, now: datetime | None = None) -> StaffUser:
-    """The staff user behind a bearer token. Raises Unauthorized for any bad token."""
+def authenticate_token(plain: str, now: datetime | None = None) -> ApiToken:
+    """The token (and through it the staff user) a bearer token names. Raises Unauthorized for any bad token."""
     token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _token_hash(plain)))
     if token is None or token.revoked_at is not None or not token.staff_user.active:
         raise Unauthorized("The API token is unknown or revoked.")
@@ -96,7 +98,7 @@ def authenticate_token(plain: str, now: datetime | None = None) -> StaffUser:
     # Record use at most once a minute, so reads don't each become a write.
     if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=1):
         token.last_used_at = now
-    return token.staff_user
+    return token
 
 
 def revoke_api_token(token_id: int, now: datetime | None = None) -> ApiToken:

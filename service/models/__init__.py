@@ -20,7 +20,7 @@ from service.models.newsletter import (
     Newsletter,
 )
 from service.models.reader import CheckoutAttempt, SigninToken
-from service.models.staff import ApiToken, AuditEntry, Role, StaffUser
+from service.models.staff import ApiToken, AuditEntry, Role, StaffUser, TokenScope
 
 __all__ = [
     "ActivityKind",
@@ -51,5 +51,6 @@ __all__ = [
     "StripeEvent",
     "Subscription",
     "SubscriptionStatus",
+    "TokenScope",
     "normalize_email",
 ]

@@ -55,6 +55,11 @@ class StaffUser(UserMixin, Base):
         return f"staff:{self.id}"
 
 
+class TokenScope(enum.StrEnum):
+    READ = "read"  # GET requests only
+    WRITE = "write"  # also actions (resync), within the staff user's role
+
+
 class ApiToken(Base):
     """A bearer token for the JSON API. Only a SHA-256 hash of the token is stored."""
 
@@ -66,6 +71,8 @@ class ApiToken(Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     # The first characters of the token, shown to staff to tell tokens apart.
     prefix: Mapped[str] = mapped_column(String(16))
+    scope: Mapped[TokenScope] = mapped_column(str_enum(TokenScope, "token_scope"), default=TokenScope.READ,
+                                              server_default=TokenScope.READ.value)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_used_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]

@@ -107,5 +107,8 @@ class MemberQuery(Schema):
     q = fields.String(validate=validate.Length(min=1, max=200),
                       metadata={"description": "Email prefix or name substring"})
     status = fields.String(validate=validate.OneOf([s.value for s in MemberStatus]))
+    plan = fields.String(validate=validate.Length(min=1, max=50), metadata={"description": "A plan code"})
+    joined_from = fields.Date(metadata={"description": "Joined on or after this day (UTC)"})
+    joined_to = fields.Date(metadata={"description": "Joined on or before this day (UTC)"})
     limit = fields.Integer(load_default=25, validate=validate.Range(min=1, max=MAX_PAGE))
     cursor = cursor_field()

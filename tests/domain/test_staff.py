@@ -63,7 +63,7 @@ def test_api_token_is_stored_only_as_a_sha256_hash(db_session):
     assert token.token_hash == hashlib.sha256(plain.encode()).hexdigest()
     row = db_session.execute(text("SELECT * FROM api_tokens WHERE id = :id"), {"id": token.id}).mappings().one()
     assert all(plain not in str(value) for value in row.values())
-    assert authenticate_token(plain) == user
+    assert authenticate_token(plain).staff_user == user
 
 
 def test_authenticating_records_when_a_token_was_last_used(db_session):

@@ -14,10 +14,10 @@ def test_every_operation_keeps_its_contract(app, db_session, api_token, reader, 
     session = reader.pay()  # a member with a real subscription, so answers have content
     sync_subscription(reader.member, gateway.retrieve_subscription(session["subscription"]), utcnow(), cause=Cause())
     db_session.commit()
-    headers = api_token("admin")
+    headers = api_token("admin", "write")
     schema = schemathesis.openapi.from_wsgi("/api/openapi.json", app)
     operations = [result.ok() for result in schema.get_all_operations()]
-    assert len(operations) == 5
+    assert len(operations) == 8
     for operation in operations:
 
         @given(case=operation.as_strategy())

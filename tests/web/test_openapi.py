@@ -101,7 +101,8 @@ def test_the_document_is_well_formed_openapi_3(doc):
 def test_both_member_paths_are_documented_with_their_parameters(doc):
     listing = doc["paths"]["/api/v1/members"]["get"]
     one = doc["paths"]["/api/v1/members/{member_id}"]["get"]
-    assert {p["name"] for p in listing["parameters"]} == {"email", "q", "status", "limit", "cursor"}
+    assert {p["name"] for p in listing["parameters"]} == {"email", "q", "status", "plan", "joined_from", "joined_to",
+                                                       "limit", "cursor"}
     assert {"200", "400", "401"} <= set(listing["responses"])
     assert {"200", "401", "404"} <= set(one["responses"])
     status = next(p for p in listing["parameters"] if p["name"] == "status")

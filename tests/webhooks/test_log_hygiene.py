@@ -14,7 +14,7 @@ def test_logs_of_a_full_run_hold_nothing_secret(app, cli, client, db_session, re
     created = cli("staff", "create", "ops@newsroom.example", "--role", "support", "--password-stdin",
                   input=STAFF_PASSWORD + "\n")
     assert created.exit_code == 0, created.output
-    token = cli("token", "create", "ops@newsroom.example").output.strip()
+    token = cli("token", "create", "ops@newsroom.example", "--scope", "write").output.strip()
     assert client.get(f"/api/v1/members/{reader.member.id}", headers={"Authorization": f"Bearer {token}"}).status_code == 200
     reader.pay()
     deliver_all(client, tap.new())

@@ -61,14 +61,16 @@ def test_staff_resync_through_the_api(client, db_session, reader, tap, api_token
     tap.new()  # the webhooks never came
     forbidden = client.post(f"/api/v1/members/{reader.member.id}/resync", headers=api_token("viewer"))
     assert forbidden.status_code == 403
-    response = client.post(f"/api/v1/members/{reader.member.id}/resync", headers=api_token("support"))
+    read_only = client.post(f"/api/v1/members/{reader.member.id}/resync", headers=api_token("support"))
+    assert read_only.status_code == 403 and "read-only" in read_only.get_json()["error"]["message"]
+    response = client.post(f"/api/v1/members/{reader.member.id}/resync", headers=api_token("support", "write"))
     assert response.status_code == 200, response.get_json()
     body = response.get_json()
     assert body["status"] == "active" and body["has_access"] is True
     assert body["subscription"]["status"] == "active"
     entry = db_session.scalars(select(AuditEntry).where(AuditEntry.member_id == reader.member.id)).one()
     assert entry.action == "member.resync" and entry.before["status"] == "pending" and entry.after["status"] == "active"
-    assert client.post("/api/v1/members/999999/resync", headers=api_token("support")).status_code == 404
+    assert client.post("/api/v1/members/999999/resync", headers=api_token("support", "write")).status_code == 404
 
 
 def test_store_only_mode_leaves_applying_to_the_worker(app, cli, client, db_session, reader, tap):

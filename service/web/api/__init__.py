@@ -11,7 +11,7 @@ from marshmallow import Schema, ValidationError
 from service.domain.staff import authenticate_token
 from service.errors import DomainError, Forbidden, Unauthorized
 from service.extensions import csrf, limiter
-from service.models import Role
+from service.models import Role, TokenScope
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 csrf.exempt(bp)  # bearer tokens, not cookies: nothing for a forged form to ride on
@@ -20,8 +20,9 @@ limiter.exempt(bp)
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def require_token(role: Role = Role.VIEWER) -> Callable[[F], F]:
-    """Authenticate `Authorization: Bearer <token>` and check the staff user's role."""
+def require_token(role: Role = Role.VIEWER, *, write: bool = False) -> Callable[[F], F]:
+    """Authenticate `Authorization: Bearer <token>`, check the staff user's role, and for
+    actions (`write`) that the token was made with the write scope."""
 
     def decorator(view: F) -> F:
         @wraps(view)
@@ -29,9 +30,12 @@ def require_token(role: Role = Role.VIEWER) -> Callable[[F], F]:
             scheme, _, token = request.headers.get("Authorization", "").partition(" ")
             if scheme.lower() != "bearer" or not token.strip():
                 raise Unauthorized("Send an API token as 'Authorization: Bearer <token>'.")
-            g.api_user = authenticate_token(token.strip())
+            api_token = authenticate_token(token.strip())
+            g.api_user = api_token.staff_user
             if not g.api_user.role.allows(role):
                 raise Forbidden(f"This needs the {role} role; your token's user is {g.api_user.role}.")
+            if write and api_token.scope is not TokenScope.WRITE:
+                raise Forbidden("This token is read-only; actions need a token made with --scope write.")
             return view(*args, **kwargs)
 
         return wrapped  # type: ignore[return-value]
@@ -49,4 +53,4 @@ def parse_query(schema: Schema) -> dict[str, Any]:
         raise DomainError(f"Bad query parameters. {summary}", code="invalid_query", fields=messages) from None
 
 
-from service.web.api import members, newsletters, openapi  # noqa: E402,F401  (routes register on bp)
+from service.web.api import members, newsletters, openapi, staff_views  # noqa: E402,F401  (routes register on bp)

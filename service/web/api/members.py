@@ -4,8 +4,8 @@ from __future__ import annotations
 from flask import g, jsonify
 
 from service.db import utcnow
-from service.domain import members as members_domain
 from service.domain.reconcile import staff_resync
+from service.domain.search import MemberFilter, search
 from service.errors import NotFound
 from service.extensions import db
 from service.gateways import billing
@@ -19,18 +19,17 @@ from service.web.api import bp, parse_query, require_token
 @require_token()
 def list_members():
     args = parse_query(MemberQuery())
-    status = MemberStatus(args["status"]) if "status" in args else None
-    cursor = cursor_value(args)
-    page, next_cursor = members_domain.search(
-        email=args.get("email"), q=args.get("q"), status=status, limit=args["limit"], cursor=cursor
-    )
+    wanted = MemberFilter(email=args.get("email"), q=args.get("q"), plan=args.get("plan"),
+                          status=MemberStatus(args["status"]) if "status" in args else None,
+                          joined_from=args.get("joined_from"), joined_to=args.get("joined_to"))
+    page, next_cursor = search(wanted, limit=args["limit"], cursor=cursor_value(args))
     return jsonify(MemberListOut().dump(
         {"data": page, "has_more": next_cursor is not None, "next_cursor": str(next_cursor) if next_cursor else None}
     ))
 
 
 @bp.post("/v1/members/<int:member_id>/resync")
-@require_token(Role.SUPPORT)
+@require_token(Role.SUPPORT, write=True)
 def resync_member(member_id: int):
     """Re-read the member's subscriptions from Stripe now; the change is audited."""
     member = staff_resync(member_id, g.api_user, billing(), utcnow())

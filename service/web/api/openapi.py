@@ -9,6 +9,7 @@ from flask import jsonify
 
 from service.schemas.member import MemberListOut, MemberOut, MemberQuery, NewsletterOut, PlanOut, SubscriptionOut
 from service.schemas.newsletter import SubscriberListOut, SubscriberQuery
+from service.schemas.staff_api import AuditListOut, AuditQuery, MemberDetailOut, StatsOut
 from service.web.api import bp
 
 _ERROR = {
@@ -75,7 +76,32 @@ def build_spec() -> dict[str, Any]:
                       **_errors(401, 403, 404), **_errors_billing()},
     }})
     _newsletter_paths(spec, security)
+    _console_paths(spec, security)
     return spec.to_dict()
+
+
+def _console_paths(spec: APISpec, security: list[dict[str, list[str]]]) -> None:
+    """What the staff console shows: a member's detail, the audit log, the dashboard's figures."""
+    for name, schema in (("MemberDetail", MemberDetailOut), ("AuditList", AuditListOut), ("Stats", StatsOut)):
+        spec.components.schema(name, schema=schema)
+    member_id = {"in": "path", "name": "member_id", "required": True, "schema": {"type": "integer"}}
+    spec.path(path="/api/v1/members/{member_id}/detail", operations={"get": {
+        "summary": "Everything the member page shows: reason in plain words, timeline, billing, consents, events",
+        "operationId": "getMemberDetail", "security": security, "parameters": [member_id],
+        "responses": {"200": {"description": "The member's detail",
+                              "content": {"application/json": {"schema": "MemberDetail"}}}, **_errors(401, 403, 404)},
+    }})
+    spec.path(path="/api/v1/audit", operations={"get": {
+        "summary": "The audit log of staff actions, newest first", "operationId": "listAudit", "security": security,
+        "parameters": [{"in": "query", "schema": AuditQuery}],
+        "responses": {"200": {"description": "A page of audit entries",
+                              "content": {"application/json": {"schema": "AuditList"}}}, **_errors(400, 401, 403)},
+    }})
+    spec.path(path="/api/v1/stats", operations={"get": {
+        "summary": "The dashboard's figures", "operationId": "getStats", "security": security,
+        "responses": {"200": {"description": "Members by status, joins and lapses, revenue, webhook health",
+                              "content": {"application/json": {"schema": "Stats"}}}, **_errors(401, 403)},
+    }})
 
 
 def _errors_billing() -> dict[str, Any]:

@@ -1,0 +1,37 @@
+"""What the staff console shows, in the JSON API: member detail, audit log, stats."""
+from __future__ import annotations
+
+from flask import jsonify
+
+from service.db import utcnow
+from service.domain import dashboard, member_view
+from service.domain.audit_log import AuditFilter, entries
+from service.schemas import cursor_value
+from service.schemas.staff_api import AuditListOut, AuditQuery, MemberDetailOut, StatsOut
+from service.web.api import bp, parse_query, require_token
+
+
+@bp.get("/v1/members/<int:member_id>/detail")
+@require_token()
+def member_detail(member_id: int):
+    page = member_view.load(member_id, utcnow())
+    body = MemberDetailOut().dump({**vars(page), "subscriptions": page.member.subscriptions})
+    return jsonify(body)
+
+
+@bp.get("/v1/audit")
+@require_token()
+def audit_log():
+    args = parse_query(AuditQuery())
+    wanted = AuditFilter(actor=args.get("actor"), action=args.get("action"), member_id=args.get("member_id"),
+                         since=args.get("since"), until=args.get("until"))
+    page, next_cursor = entries(wanted, limit=args["limit"], cursor=cursor_value(args))
+    return jsonify(AuditListOut().dump(
+        {"data": page, "has_more": next_cursor is not None, "next_cursor": str(next_cursor) if next_cursor else None}))
+
+
+@bp.get("/v1/stats")
+@require_token()
+def stats():
+    return jsonify(StatsOut().dump(vars(dashboard.load(utcnow()))))
+
