@@ -9,7 +9,7 @@ from service.domain import audit
 from service.domain.staff import create_api_token, create_staff_user, revoke_api_token
 from service.errors import NotFound, ValidationFailed
 from service.extensions import db
-from service.models import ApiToken, Role, StaffUser
+from service.models import ApiToken, Role, StaffUser, TokenScope
 
 
 def _snapshot(user: StaffUser) -> dict[str, object]:
@@ -44,10 +44,12 @@ def update_staff(actor: StaffUser, user_id: int, role: Role, active: bool, now: 
     return user
 
 
-def issue_token(actor: StaffUser, email: str, name: str, now: datetime) -> tuple[ApiToken, str]:
-    token, plain = create_api_token(email, name=name)
+def issue_token(actor: StaffUser, email: str, name: str, now: datetime,
+                scope: TokenScope = TokenScope.READ) -> tuple[ApiToken, str]:
+    token, plain = create_api_token(email, name=name, scope=scope)
     audit.record(actor, "token.created", None, None,
-                 {"token_id": token.id, "prefix": token.prefix, "staff_user_id": token.staff_user_id}, now)
+                 {"token_id": token.id, "prefix": token.prefix, "staff_user_id": token.staff_user_id,
+                  "scope": str(scope)}, now)
     return token, plain
 
 

@@ -88,6 +88,7 @@ class StaffUpdateForm(_Form):
 class TokenForm(_Form):
     email = fields.Email(required=True)
     name = fields.String(load_default="", validate=validate.Length(max=100))
+    scope = fields.String(load_default="read", validate=validate.OneOf(["read", "write"]))
 
 
 class AuditArgs(_Form):

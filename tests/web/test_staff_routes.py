@@ -79,3 +79,14 @@ def test_forms_without_a_csrf_token_are_refused(staff_login, db_session):
     response = session.client.post(f"/staff/members/{member.id}/comp", data={})
     assert response.status_code == 400
     assert "CSRF" in response.get_data(as_text=True)
+
+
+def test_admins_issue_read_or_write_tokens_from_the_console(staff_login, db_session):
+    from service.models import ApiToken, TokenScope
+
+    admin = staff_login("admin")
+    page = admin.post("/staff/tokens", {"email": admin.user.email, "name": "reporting", "scope": "write"})
+    assert page.status_code == 200, page.get_data(as_text=True)[:300]
+    token = db_session.query(ApiToken).filter_by(name="reporting").one()
+    assert token.scope is TokenScope.WRITE
+    assert ">write<" in page.get_data(as_text=True)

@@ -5,7 +5,7 @@ from flask import flash, redirect, render_template, request, url_for
 
 from service.db import utcnow
 from service.domain import staff_admin
-from service.models import Role
+from service.models import Role, TokenScope
 from service.schemas.staff import StaffUpdateForm, StaffUserForm, TokenForm, load
 from service.web.staff import bp, current_staff, staff_required
 
@@ -46,7 +46,8 @@ def tokens():
 @staff_required(Role.ADMIN, recent=True)
 def create_token():
     form = load(TokenForm(), request.form)
-    token, plain = staff_admin.issue_token(current_staff(), form["email"], form["name"], utcnow())
+    token, plain = staff_admin.issue_token(current_staff(), form["email"], form["name"], utcnow(),
+                                           TokenScope(form["scope"]))
     # Shown once, in this response only; only its hash is stored.
     return render_template("staff/tokens.html", tokens=staff_admin.tokens(), users=staff_admin.staff_users(),
                            plain=plain, created=token)
