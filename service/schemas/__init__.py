@@ -1,6 +1,9 @@
 """Marshmallow schemas: what comes in and what goes out."""
 from __future__ import annotations
 
+from datetime import date
+from typing import Any
+
 from marshmallow import fields, validate
 
 MAX_ID = 2**31 - 1  # the database's integer ids
@@ -15,3 +18,26 @@ def cursor_field() -> fields.String:
 def cursor_value(args: dict) -> int | None:
     """The cursor as an id; one past every possible id only means "from the start"."""
     return min(int(args["cursor"]), MAX_ID) if "cursor" in args else None
+
+
+FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(9998, 12, 31)
+
+
+class Day(fields.Date):
+    """A calendar day (YYYY-MM-DD). Days outside 1900-9998 are read as the nearest end of that
+    range: they mean "from the start" or "no end", and year 9999 would overflow the day added
+    to inclusive end dates."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> date:
+        day = super()._deserialize(value, attr, data, **kwargs)
+        return min(max(day, FIRST_DAY), LAST_DAY)
+
+
+def day_field(description: str | None = None) -> fields.Date:
+    return Day(metadata={"description": description} if description else {})
+
+
+def id_field(description: str | None = None) -> fields.Integer:
+    """A database id: a positive integer that fits the integer columns."""
+    return fields.Integer(validate=validate.Range(min=1, max=MAX_ID),
+                          metadata={"description": description} if description else {})

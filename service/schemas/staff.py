@@ -7,6 +7,7 @@ from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load, vali
 
 from service.errors import ValidationFailed
 from service.models import MemberStatus, Role
+from service.schemas import day_field, id_field
 
 
 class _Form(Schema):
@@ -40,13 +41,13 @@ class SearchArgs(_Form):
     email = fields.Email()
     status = fields.String(validate=validate.OneOf([s.value for s in MemberStatus]))
     plan = fields.String(validate=validate.Length(max=50))
-    joined_from = fields.Date()
-    joined_to = fields.Date()
-    cursor = fields.Integer(validate=validate.Range(min=1))
+    joined_from = day_field()
+    joined_to = day_field()
+    cursor = id_field()
 
 
 class CompForm(_Form):
-    until = fields.Date(metadata={"description": "Last day is the day before; empty for no end"})
+    until = day_field("Last day is the day before; empty for no end")
 
 
 class EditForm(_Form):
@@ -94,7 +95,7 @@ class TokenForm(_Form):
 class AuditArgs(_Form):
     actor = fields.String(validate=validate.Length(max=320))
     action = fields.String(validate=validate.Length(max=100))
-    member_id = fields.Integer(validate=validate.Range(min=1))
-    since = fields.Date()
-    until = fields.Date()
-    cursor = fields.Integer(validate=validate.Range(min=1))
+    member_id = id_field()
+    since = day_field()
+    until = day_field()
+    cursor = id_field()

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from marshmallow import RAISE, Schema, fields, validate
 
-from service.schemas import cursor_field
+from service.schemas import cursor_field, day_field, id_field
 
 Str = fields.String
 When = fields.AwareDateTime
@@ -109,9 +109,9 @@ class AuditQuery(Schema):
 
     actor = fields.Email(metadata={"description": "The staff user's email"})
     action = Str(validate=validate.Length(min=1, max=100))
-    member_id = fields.Integer(validate=validate.Range(min=1, max=2**31 - 1))
-    since = fields.Date(metadata={"description": "From this day (UTC)"})
-    until = fields.Date(metadata={"description": "Up to and including this day (UTC)"})
+    member_id = id_field()
+    since = day_field("From this day (UTC)")
+    until = day_field("Up to and including this day (UTC)")
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
     cursor = cursor_field()
 

@@ -8,6 +8,7 @@ from service.domain.comps import grant_comp
 from service.domain.members import set_status
 from service.models import MemberStatus
 from tests.factories import make_member, make_staff, make_subscription, plan
+from tests.web.staff_client import staff_login  # noqa: F401 - fixture
 
 
 def test_member_detail_explains_the_status_with_its_timeline(client, db_session, api_token):
@@ -71,3 +72,20 @@ def test_member_search_by_plan_and_joined_dates(client, db_session, api_token):
     recent = client.get("/api/v1/members", query_string={"joined_from": since, "limit": 100}, headers=headers).get_json()
     assert old.id not in {m["id"] for m in recent["data"]} and yearly.id in {m["id"] for m in recent["data"]}
     assert client.get("/api/v1/members", query_string={"joined_to": "soon"}, headers=headers).status_code == 400
+
+
+def test_far_dates_mean_no_end_and_huge_numbers_are_400_never_500(client, db_session, api_token, staff_login):
+    headers = api_token("viewer")
+    member = make_member()
+    db_session.commit()
+    found = client.get("/api/v1/members", query_string={"joined_to": "9999-12-31", "joined_from": "0001-01-01"},
+                       headers=headers)
+    assert found.status_code == 200 and member.id in {m["id"] for m in found.get_json()["data"]}
+    assert client.get("/api/v1/audit", query_string={"until": "9999-12-31"}, headers=headers).status_code == 200
+    too_big = client.get("/api/v1/audit", query_string={"member_id": "99999999999999999999"}, headers=headers)
+    assert too_big.status_code == 400
+    staff = staff_login("viewer")
+    for path in ("/staff/members?joined_to=9999-12-31", "/staff/members.csv?joined_to=9999-12-31",
+                 "/staff/audit?until=9999-12-31"):
+        assert staff.get(path).status_code == 200, path
+    assert 400 <= staff.get("/staff/members?cursor=99999999999999999999").status_code < 500
