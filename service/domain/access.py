@@ -101,8 +101,9 @@ def has_access(member: Member, now: datetime, *, grace_days: int | None = None) 
     """Whether the member may read members-only content and get the members' digest now."""
     match member.status:
         case MemberStatus.ACTIVE:
+            # A running comp still counts once a cancelled subscription's period is over.
             sub = primary_subscription(member.subscriptions)
-            return sub is not None and not _period_over(sub, now)
+            return (sub is not None and not _period_over(sub, now)) or comp_active(member, now)
         case MemberStatus.PAST_DUE:
             return now < member.status_changed_at + grace_period(grace_days)
         case MemberStatus.COMPED:

@@ -169,3 +169,19 @@ def test_access_until_per_status():
     assert access_until(comped_forever) is None  # no end
     assert access_until(lapsed) is None
     assert access_until(pending) is None
+
+
+def test_a_comp_keeps_access_after_a_cancelled_period_ends_before_stripe_says_so():
+    from datetime import UTC, datetime, timedelta
+
+    from service.models import Member, MemberStatus, Subscription, SubscriptionStatus
+
+    now = datetime(2026, 6, 1, tzinfo=UTC)
+    sub = Subscription(status=SubscriptionStatus.ACTIVE, cancel_at_period_end=True,
+                       current_period_end=now - timedelta(days=1), stripe_created_at=now - timedelta(days=40))
+    member = Member(email="c@example.org", status=MemberStatus.ACTIVE, status_changed_at=now - timedelta(days=40),
+                    comp_since=now - timedelta(days=10), comp_until=None)
+    member.subscriptions = [sub]
+    assert has_access(member, now, grace_days=7)
+    member.comp_since = None
+    assert not has_access(member, now, grace_days=7)

@@ -75,3 +75,16 @@ def test_a_duplicate_answers_2xx_and_is_stored_once(client, db_session):
 def test_no_csrf_no_login_no_redirect(client, db_session):
     response = post_event(client, stripe_event("product.created", {"id": "prod_3"}))
     assert response.status_code == 200 and "Location" not in response.headers
+
+
+def test_a_storage_failure_answers_5xx_so_stripe_retries(database_url):
+    from service import create_app
+    from tests.conftest import config_for_tests
+    from tests.webhooks.conftest import SECRET
+
+    unreachable = create_app(config_for_tests("postgresql+psycopg://postgres@127.0.0.1:1/gone",
+                                              STRIPE_WEBHOOK_SECRET=SECRET))
+    response = post_event(unreachable.test_client(), stripe_event("invoice.paid", {"id": "in_1"}))
+    assert response.status_code >= 500
+    assert response.get_json()["error"]["code"] == "internal_error"
+    unreachable.extensions["db_engine"].dispose()
