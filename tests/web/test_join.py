@@ -160,6 +160,18 @@ def test_a_signed_in_member_with_access_is_sent_to_the_billing_portal(client, db
     assert db_session.scalar(select(Member).where(Member.email == "someone.else@example.org")) is None
 
 
+def test_a_signed_in_comped_member_is_sent_to_their_account(client, db_session):
+    from service.db import utcnow
+    from service.domain.members import set_status
+
+    comped = make_member(email="comped@example.org", comp_since=utcnow())
+    set_status(comped, MemberStatus.COMPED, utcnow())
+    db_session.commit()
+    sign_in_as(client, comped)
+    answer = join(client, "comped@example.org")
+    assert answer.status_code == 303 and answer.location.endswith("/account")
+
+
 def test_join_is_rate_limited_per_email_and_per_address(database_url, db_session):
     with own_limiter(), fresh_app(database_url, RATELIMIT_ENABLED=True, WTF_CSRF_ENABLED=False) as limited:
         client = limited.test_client()

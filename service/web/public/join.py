@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 
-from flask import Blueprint, current_app, redirect, render_template, request, session
+from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
 from marshmallow import ValidationError
 
 from service.db import utcnow
@@ -36,6 +36,8 @@ def join():
     now, base_url = utcnow(), current_app.config["BASE_URL"]
     member = signed_in_member()
     if member is not None and has_access(member, now):
+        if member.stripe_customer_id is None:  # a comp, with nothing to bill: their account page
+            return redirect(url_for("account.index"), 303)
         return redirect(portal_url(member, billing(), f"{base_url}/account", now), 303)
     try:
         form = JoinForm(active_plans()).load(request.form.to_dict())
