@@ -9,7 +9,6 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-
 revision = '521747a83b4c'
 down_revision = '3c51a7e2d9f4'
 branch_labels = None

@@ -72,14 +72,31 @@ def _record_failure(user: StaffUser, now: datetime, max_failures: int, lockout: 
     return WRONG
 
 
-def confirm_password(user: StaffUser, password: str, now: datetime) -> bool:
-    """Re-authentication before a sensitive action; a success counts as a fresh sign-in."""
+def confirm_password(user: StaffUser, password: str, now: datetime, *, max_failures: int,
+                     lockout: timedelta) -> bool:
+    """Re-authentication before a sensitive action; a success counts as a fresh sign-in.
+
+    Wrong passwords count towards the same lockout as sign-in, so an open session
+    cannot be used to guess the password.
+    """
+    if user.locked_until is not None and now < user.locked_until:
+        log_event(logger, "staff.reauth_refused_locked", staff_user_id=user.id)
+        return False
     if not verify_password(user, password):
+        _record_failure(user, now, max_failures, lockout)
         log_event(logger, "staff.reauth_failed", staff_user_id=user.id)
         return False
-    user.last_login_at = now
+    user.failed_logins, user.last_login_at = 0, now
     db.session.flush()
     return True
+
+
+def sign_out_everywhere(user: StaffUser, now: datetime) -> None:
+    """End every session of this staff user that began before now (web/staff checks it):
+    a copied session cookie stops working at sign-out, not only at a password change."""
+    user.signed_out_at = now
+    db.session.flush()
+    log_event(logger, "staff.signed_out", staff_user_id=user.id)
 
 
 def change_password(user: StaffUser, current: str, new: str, now: datetime) -> None:

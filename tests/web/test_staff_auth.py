@@ -149,3 +149,26 @@ def test_sign_in_attempts_are_rate_limited(database_url, db_session):
                  for _ in range(4)]
         limiter.reset()
     assert codes == [401, 401, 401, 429]
+
+
+def test_signing_out_ends_a_copied_session_too(staff_login, app):
+    from tests.web.staff_client import StaffSession
+
+    session = staff_login("viewer")
+    copy = StaffSession(app.test_client(), session.user)
+    with session.client.session_transaction() as original, copy.client.session_transaction() as stolen:
+        stolen.update(dict(original))
+    assert copy.get("/staff/members").status_code == 200  # the copied cookie works while signed in
+    session.post("/staff/logout")
+    assert copy.get("/staff/members").status_code == 302  # and not after sign-out
+
+
+def test_reauth_guesses_count_towards_the_lockout(staff_login, app):
+    session = staff_login("admin")
+    limit = app.config["STAFF_MAX_FAILED_LOGINS"]
+    for _ in range(limit):
+        assert session.post("/staff/reauth", {"password": "wrong guess", "next": "/staff/"}).status_code == 401
+    # Locked now: even the right password is refused until the lockout ends.
+    from tests.factories import STAFF_PASSWORD
+
+    assert session.post("/staff/reauth", {"password": STAFF_PASSWORD, "next": "/staff/"}).status_code == 401

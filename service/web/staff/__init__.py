@@ -31,8 +31,9 @@ def current_staff() -> StaffUser | None:
     if not current_user.is_authenticated or not current_user.get_id().startswith("staff:"):
         return None
     started = _time(STARTED_AT)
-    # A password change ends every session that began before it.
-    if started is None or started < current_user.password_changed_at:
+    # A password change, or signing out, ends every session that began before it.
+    ended = max(current_user.password_changed_at, current_user.signed_out_at or current_user.password_changed_at)
+    if started is None or started < ended:
         logout_user()
         session.pop(AUTH_AT, None)
         session.pop(STARTED_AT, None)

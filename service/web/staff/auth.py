@@ -8,7 +8,7 @@ from flask import current_app, flash, redirect, render_template, request, sessio
 from flask_login import login_user, logout_user
 
 from service.db import utcnow
-from service.domain.staff_login import attempt_login, change_password, confirm_password
+from service.domain.staff_login import attempt_login, change_password, confirm_password, sign_out_everywhere
 from service.errors import ValidationFailed
 from service.extensions import limiter
 from service.schemas.staff import LoginForm, PasswordForm, load
@@ -44,6 +44,9 @@ def login():
 
 @bp.post("/logout")
 def logout():
+    user = current_staff()
+    if user is not None:
+        sign_out_everywhere(user, utcnow())
     logout_user()
     session.clear()
     flash("You are signed out.", "info")
@@ -51,13 +54,15 @@ def logout():
 
 
 @bp.route("/reauth", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"])
 @staff_required()
 def reauth():
     user = current_staff()
     target = safe_next(request.values.get("next"))
     if request.method == "POST":
-        now = utcnow()
-        if confirm_password(user, request.form.get("password", ""), now):
+        now, config = utcnow(), current_app.config
+        if confirm_password(user, request.form.get("password", ""), now, max_failures=config["STAFF_MAX_FAILED_LOGINS"],
+                            lockout=timedelta(minutes=config["STAFF_LOCKOUT_MINUTES"])):
             mark_authenticated(now)
             return redirect(target)
         return render_template("staff/reauth.html", next=target, error="That password is not right."), 401
