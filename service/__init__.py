@@ -12,7 +12,7 @@ from service.errors import register_error_handlers
 from service.extensions import init_extensions
 from service.gateways import init_gateways
 from service.logs import configure_logging
-from service.web import register_blueprints
+from service.web import register_blueprints, trust_proxies
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -24,4 +24,5 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     register_blueprints(app)
     register_error_handlers(app)
     register_cli(app)
+    trust_proxies(app)
     return app

@@ -134,6 +134,11 @@ def load_config(overrides: Mapping[str, Any] | None = None, environ: Mapping[str
         # Delivered outbox messages (which may hold addresses) are deleted after this many days.
         "OUTBOX_RETENTION_DAYS": _int("OUTBOX_RETENTION_DAYS", get("OUTBOX_RETENTION_DAYS", "7"), minimum=1),
         "OUTBOX_DELIVER_INLINE": _bool("OUTBOX_DELIVER_INLINE", get("OUTBOX_DELIVER_INLINE", "true")),
+        # How many proxies (load balancer, reverse proxy) stand in front: their X-Forwarded-For/-Proto
+        # are trusted that many hops deep, so rate limits and consent records see the reader's address.
+        "TRUSTED_PROXIES": _int("TRUSTED_PROXIES", get("TRUSTED_PROXIES", "0")),
+        # When set, GET /metrics needs `Authorization: Bearer <METRICS_TOKEN>`.
+        "METRICS_TOKEN": get("METRICS_TOKEN"),
         "RATELIMIT_ENABLED": _bool("RATELIMIT_ENABLED", get("RATELIMIT_ENABLED", "true")),
         "RATELIMIT_STORAGE_URI": get("RATELIMIT_STORAGE_URI", "memory://"),
         # Emailed sign-in: the link and code live this long; a used link keeps working for a

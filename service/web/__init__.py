@@ -6,6 +6,7 @@ import secrets
 from typing import Any
 
 from flask import Flask, Response, g, request
+from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter, Map
 
 from service.domain.outbox import deliver_after_commit
@@ -69,3 +70,10 @@ def _commit(response: Response) -> Response:
 def _rollback_on_error(exc: BaseException | None) -> None:
     if exc is not None:
         db.session.rollback()
+
+
+def trust_proxies(app: Flask) -> None:
+    """Behind TRUSTED_PROXIES proxies, read the client's address and scheme from their headers."""
+    hops = app.config["TRUSTED_PROXIES"]
+    if hops:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=0)  # type: ignore[method-assign]

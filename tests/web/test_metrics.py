@@ -44,3 +44,35 @@ def test_metrics_on_an_empty_store(client, db_session):
     text = client.get("/metrics").get_data(as_text=True)
     assert _value(text, "membership_webhook_events_received_total") >= 0
     assert "membership_webhook_apply_seconds" in text
+
+
+def test_metrics_can_require_a_token(database_url):
+    from service import create_app
+    from tests.conftest import config_for_tests
+
+    app = create_app(config_for_tests(database_url, METRICS_TOKEN="scrape-secret"))
+    client = app.test_client()
+    assert client.get("/metrics").status_code == 401
+    assert client.get("/metrics", headers={"Authorization": "Bearer wrong"}).status_code == 401
+    assert client.get("/metrics", headers={"Authorization": "Bearer scrape-secret"}).status_code == 200
+    app.extensions["db_engine"].dispose()
+
+
+def test_behind_a_trusted_proxy_the_readers_address_is_used(database_url):
+    from flask import request
+
+    from service import create_app
+    from tests.conftest import config_for_tests
+
+    app = create_app(config_for_tests(database_url, TRUSTED_PROXIES=1))
+    app.add_url_rule("/_whoami", "whoami", lambda: request.remote_addr)
+    client = app.test_client()
+    seen = client.get("/_whoami", headers={"X-Forwarded-For": "203.0.113.7"}, environ_base={"REMOTE_ADDR": "10.0.0.2"})
+    assert seen.get_data(as_text=True) == "203.0.113.7"
+    plain = create_app(config_for_tests(database_url))
+    plain.add_url_rule("/_whoami", "whoami", lambda: request.remote_addr)
+    spoofed = plain.test_client().get("/_whoami", headers={"X-Forwarded-For": "203.0.113.7"},
+                                      environ_base={"REMOTE_ADDR": "198.51.100.9"})
+    assert spoofed.get_data(as_text=True) == "198.51.100.9"  # no proxy configured: the header is not trusted
+    for a in (app, plain):
+        a.extensions["db_engine"].dispose()

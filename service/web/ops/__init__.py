@@ -29,8 +29,19 @@ def readyz():
 
 @bp.get("/metrics")
 def metrics():
-    """Prometheus scrape target: inbox, outbox and member figures from the database."""
+    """Prometheus scrape target: inbox, outbox and member figures from the database.
+    With METRICS_TOKEN set, only a scraper presenting it gets them."""
+    import hmac
+
+    from flask import current_app, request
+
     from service.db import utcnow
+    from service.errors import Unauthorized
+
+    expected = current_app.config["METRICS_TOKEN"]
+    given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+    if expected and not hmac.compare_digest(given.encode(), expected.encode()):
+        raise Unauthorized("Send the metrics token as 'Authorization: Bearer <token>'.")
     from service.domain.metrics import prometheus_text, snapshot
 
     return Response(prometheus_text(snapshot(utcnow())), mimetype="text/plain; version=0.0.4")
