@@ -61,20 +61,3 @@ def refresh_status(member: Member, now: datetime, *, stripe_event_id: str | None
     """Recompute a member's status from their subscriptions and comp, and record a change."""
     return set_status(member, derive_status(member, now), now, stripe_event_id=stripe_event_id,
                       staff_user_id=staff_user_id, detail=detail)
-
-
-def search(
-    *, email: str | None = None, q: str | None = None, status: MemberStatus | None = None,
-    limit: int = 25, cursor: int | None = None,
-) -> tuple[list[Member], int | None]:
-    """Members matching every given filter, newest first, one page at a time.
-
-    `email` is an exact match; `q` matches an email prefix or a name substring,
-    case-insensitively. Returns the page and the cursor of the next page (None
-    on the last page).
-    """
-    from service.domain.search import MemberFilter
-    from service.domain.search import search as search_members
-
-    # The filters and their indexes live in domain/search.py, shared with the staff console.
-    return search_members(MemberFilter(email=email, q=q, status=status), limit=limit, cursor=cursor)

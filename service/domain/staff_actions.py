@@ -111,8 +111,3 @@ def resend_signin_link(member_id: int, actor: StaffUser, now: datetime) -> Membe
     return member
 
 
-def resync(member_id: int, actor: StaffUser, gateway: StripeGateway, now: datetime) -> Member:
-    from service.domain.reconcile import staff_resync
-
-    return staff_resync(member_id, actor, gateway, now)
-

@@ -6,7 +6,8 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import select
 
-from service.domain.members import find_by_email, refresh_status, search, set_status
+from service.domain.members import find_by_email, refresh_status, set_status
+from service.domain.search import MemberFilter, search
 from service.models import ActivityKind, MemberActivity, MemberStatus, SubscriptionStatus
 from tests.factories import make_member, make_staff, make_subscription
 
@@ -71,7 +72,8 @@ def people(db_session):
 
 
 def found(**filters):
-    page, _cursor = search(**filters)
+    paging = {k: filters.pop(k) for k in ("limit", "cursor") if k in filters}
+    page, _cursor = search(MemberFilter(**filters), **paging)
     return {m.email for m in page}
 
 
@@ -108,7 +110,7 @@ def test_search_pages_newest_first_with_a_cursor(db_session):
 
     seen, cursor, pages = [], None, 0
     while True:
-        page, cursor = search(q="pager", limit=2, cursor=cursor)
+        page, cursor = search(MemberFilter(q="pager"), limit=2, cursor=cursor)
         seen += [m.id for m in page]
         pages += 1
         if cursor is None:
@@ -121,5 +123,5 @@ def test_search_pages_newest_first_with_a_cursor(db_session):
 def test_search_has_no_next_page_when_the_last_page_is_exactly_full(db_session):
     for n in range(2):
         make_member(email=f"exact{n}@paging.example")
-    page, cursor = search(q="exact", limit=2)
+    page, cursor = search(MemberFilter(q="exact"), limit=2)
     assert len(page) == 2 and cursor is None

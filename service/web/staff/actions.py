@@ -7,6 +7,7 @@ from flask import flash, redirect, request, url_for
 
 from service.db import utcnow
 from service.domain import comps, erasure, staff_actions
+from service.domain.reconcile import staff_resync
 from service.gateways import billing
 from service.models import Role
 from service.schemas.staff import CancelForm, CompForm, EditForm, EraseForm, NoteForm, load
@@ -52,7 +53,7 @@ def send_signin_link(member_id: int):
 @bp.post("/members/<int:member_id>/resync")
 @staff_required(Role.SUPPORT, recent=True)
 def resync(member_id: int):
-    staff_actions.resync(member_id, current_staff(), billing(), utcnow())
+    staff_resync(member_id, current_staff(), billing(), utcnow())
     return _back_to(member_id, "Billing re-read from Stripe.")
 
 
