@@ -367,6 +367,39 @@ def newsletters_export(slug: str, status: str) -> None:
         click.echo(line, nl=False)
 
 
+@newsletters_group.command("list")
+@with_appcontext
+def newsletters_list() -> None:
+    """Show the lists, who they are for, and the email provider's id for each."""
+    from sqlalchemy import select
+
+    from service.models import Newsletter
+
+    for n in db.session.scalars(select(Newsletter).order_by(Newsletter.id)):
+        audience = "members only" if n.members_only else "anyone (double opt-in)" if n.double_opt_in else "anyone"
+        click.echo(f"{n.slug:18} {audience:24} provider list: {n.provider_list_id or '(MAILCHIMP_LIST_ID)'}")
+
+
+@newsletters_group.command("set-provider-list")
+@click.argument("slug")
+@click.argument("list_id")
+@with_appcontext
+def newsletters_set_provider_list(slug: str, list_id: str) -> None:
+    """Send the list SLUG to the provider's list LIST_ID (a Mailchimp audience id).
+
+    Give each list its own audience: lists sharing one would overwrite each other's
+    subscription status there.
+    """
+    from service.domain.newsletter import get_list
+
+    newsletter = get_list(slug)
+    if not list_id.strip() or len(list_id) > 255:
+        raise click.BadParameter("give the provider's list id, e.g. a1b2c3d4e5", param_hint="LIST_ID")
+    newsletter.provider_list_id = list_id.strip()
+    db.session.commit()
+    click.echo(f"{slug} -> provider list {newsletter.provider_list_id}")
+
+
 # --- members: CSV import and export ------------------------------------------------------
 
 

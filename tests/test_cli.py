@@ -177,3 +177,18 @@ def test_production_without_its_secrets_refuses_to_start(run):
     assert "SECRET_KEY" in result.stderr
     assert "STRIPE_WEBHOOK_SECRET" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_each_list_can_have_its_own_provider_list(cli, db_session):
+    from sqlalchemy import select
+
+    from service.models import Newsletter
+
+    result = cli("newsletters", "set-provider-list", "daily-headlines", "aud123")
+    assert result.exit_code == 0, result.output
+    assert db_session.scalar(select(Newsletter.provider_list_id).where(Newsletter.slug == "daily-headlines")) == "aud123"
+    listing = cli("newsletters", "list")
+    assert "daily-headlines" in listing.output and "aud123" in listing.output
+    assert "(MAILCHIMP_LIST_ID)" in listing.output  # the digest still falls back to the default
+    unknown = cli("newsletters", "set-provider-list", "no-such-list", "x")
+    assert unknown.exit_code != 0 and "no-such-list" in unknown.output
