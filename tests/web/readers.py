@@ -21,18 +21,12 @@ from service.gateways.stripe_gateway import StripeGateway
 from service.models import Member, OutboxMessage
 from service.web.public.join import JOINING_MEMBER
 from tests.conftest import sandbox_config
-from tests.sandbox.conftest import Sandbox, pay, start_sandbox
+from tests.sandbox.conftest import Sandbox, pay
+from tests.webhooks.conftest import sandbox  # noqa: F401 - the module-scoped sandbox fixture, shared
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 LINK = re.compile(r"(http://localhost/signin/link/\S+)")
 CODE = re.compile(r"code on the sign-in page: (\d{6})")
-
-
-@pytest.fixture(scope="module")
-def sandbox() -> Iterator[Sandbox]:
-    sb = start_sandbox()
-    yield sb
-    sb.close()
 
 
 @pytest.fixture(scope="module")
