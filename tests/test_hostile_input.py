@@ -79,7 +79,7 @@ def test_api_member_search_with_any_parameters_never_fails(client, db_session, a
     response = client.get("/api/v1/members", query_string=params, headers=api_token("viewer"))
     assert response.status_code in (200, 400), response.data[:300]
     if response.status_code == 400:
-        assert _error_json(response)["error"]["code"] == "invalid_query"
+        assert _error_json(response)["error"]["code"] in ("invalid_query", "invalid_characters")
 
 
 @SETTINGS
@@ -95,3 +95,17 @@ def test_sql_and_html_in_search_are_plain_text(client, db_session, api_token):
     for q in ("' OR 1=1 --", "%", "_", "<script>alert(1)</script>", "reader'; DROP TABLE members; --"):
         response = client.get("/api/v1/members", query_string={"q": q}, headers=headers)
         assert response.status_code == 200 and response.get_json()["data"] == []
+
+
+def test_nul_characters_are_a_400_anywhere(client, db_session, api_token):
+    headers = api_token("viewer")
+    for query in ({"q": "ada\x00"}, {"plan": "\x00"}, {"email": "a\x00@example.org"}):
+        response = client.get("/api/v1/members", query_string=query, headers=headers)
+        assert response.status_code == 400, query
+        assert "NUL" in response.get_json()["error"]["message"]
+    import re
+
+    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/").get_data(as_text=True)).group(1)
+    form = client.post("/join", data={"name": "Ada\x00", "email": "ada@example.org", "plan": "monthly-5",
+                                      "csrf_token": token})
+    assert form.status_code == 400 and b"NUL character" in form.data

@@ -41,3 +41,14 @@ def id_field(description: str | None = None) -> fields.Integer:
     """A database id: a positive integer that fits the integer columns."""
     return fields.Integer(validate=validate.Range(min=1, max=MAX_ID),
                           metadata={"description": description} if description else {})
+
+
+NO_NUL = r"^[^\u0000]*$"  # PostgreSQL text cannot hold NUL characters
+
+
+def text_field(max_length: int, description: str | None = None) -> fields.String:
+    """Free text from a query: 1..max_length characters, never a NUL (a 400, not a 500)."""
+    return fields.String(
+        validate=[validate.Length(min=1, max=max_length), validate.Regexp(NO_NUL, error="NUL characters are not allowed.")],
+        metadata={"pattern": NO_NUL, **({"description": description} if description else {})},
+    )

@@ -8,7 +8,7 @@ from marshmallow import RAISE, Schema, fields, validate
 from service.db import utcnow
 from service.domain.access import access_until, has_access, primary_subscription
 from service.models import Member, MemberStatus
-from service.schemas import cursor_field, day_field
+from service.schemas import cursor_field, day_field, text_field
 
 MAX_PAGE = 100
 
@@ -104,10 +104,9 @@ class MemberQuery(Schema):
         unknown = RAISE
 
     email = fields.Email(metadata={"description": "Exact email address (case-insensitive)"})
-    q = fields.String(validate=validate.Length(min=1, max=200),
-                      metadata={"description": "Email prefix or name substring"})
+    q = text_field(200, "Email prefix or name substring")
     status = fields.String(validate=validate.OneOf([s.value for s in MemberStatus]))
-    plan = fields.String(validate=validate.Length(min=1, max=50), metadata={"description": "A plan code"})
+    plan = text_field(50, "A plan code")
     joined_from = day_field("Joined on or after this day (UTC)")
     joined_to = day_field("Joined on or before this day (UTC)")
     limit = fields.Integer(load_default=25, validate=validate.Range(min=1, max=MAX_PAGE))

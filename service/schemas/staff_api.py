@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from marshmallow import RAISE, Schema, fields, validate
 
-from service.schemas import cursor_field, day_field, id_field
+from service.schemas import cursor_field, day_field, id_field, text_field
 
 Str = fields.String
 When = fields.AwareDateTime
@@ -108,7 +108,7 @@ class AuditQuery(Schema):
         unknown = RAISE
 
     actor = fields.Email(metadata={"description": "The staff user's email"})
-    action = Str(validate=validate.Length(min=1, max=100))
+    action = text_field(100)
     member_id = id_field()
     since = day_field("From this day (UTC)")
     until = day_field("Up to and including this day (UTC)")

@@ -10,6 +10,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter, Map
 
 from service.domain.outbox import deliver_after_commit
+from service.errors import DomainError
 from service.extensions import db
 from service.web.account import bp as account_bp
 from service.web.api import bp as api_bp
@@ -21,6 +22,7 @@ from service.web.staff import bp as staff_bp
 from service.web.public.signin import bp as signin_bp
 from service.web.webhooks import bp as webhooks_bp
 
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
@@ -46,6 +48,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(signin_bp)
     app.register_blueprint(account_bp)
     app.before_request(_assign_request_id)
+    app.before_request(_refuse_nul_characters)
     app.after_request(_commit)
     app.teardown_request(_rollback_on_error)
 
@@ -53,6 +56,17 @@ def register_blueprints(app: Flask) -> None:
 def _assign_request_id() -> None:
     given = request.headers.get("X-Request-Id", "")
     g.request_id = given if _REQUEST_ID.match(given) else secrets.token_hex(8)
+
+
+def _refuse_nul_characters() -> None:
+    """No text we store can hold a NUL character (PostgreSQL refuses it): a clear 400 up front
+    for any query string or form that carries one, instead of a failure deep inside."""
+    sources = [request.args, request.form] if request.mimetype in FORM_TYPES else [request.args]
+    for source in sources:
+        for key, value in source.items(multi=True):
+            if "\x00" in key or "\x00" in value:
+                raise DomainError(f"The parameter {key.replace(chr(0), '')!r} contains a NUL character; remove it.",
+                                  code="invalid_characters")
 
 
 def _commit(response: Response) -> Response:
