@@ -36,6 +36,14 @@ def no_such(kind: str, obj_id: str, param: str = "id", status: int = 404) -> Str
                        code="resource_missing", param=param)
 
 
+def fetch(sb, kind: str, obj_id, param: str = "id", status: int = 404, label: str | None = None) -> dict:
+    """The stored object of `kind` with this id, or Stripe's resource_missing error naming `param`."""
+    found = sb.store.get(obj_id, kind) if isinstance(obj_id, str) else None
+    if found is None:
+        raise no_such(label or kind, obj_id, param, status)
+    return found
+
+
 def parse_params(pairs) -> dict:
     """Nest flat ``(key, value)`` pairs written in bracket notation."""
     root: dict = {}

@@ -3,8 +3,8 @@ from ..api import endpoint
 from ..events import emit, save_updated
 from ..ids import new_id
 from ..listing import PAGING, created_filter, page, render
-from ..wire import (StripeError, boolean, choice, integer, metadata, no_such, reject_unknown,
-                    required, string, string_list)
+from ..wire import (StripeError, boolean, choice, fetch, integer, metadata, reject_unknown, required, string,
+                   string_list)
 
 INTERVALS = ("day", "week", "month", "year")
 
@@ -47,17 +47,11 @@ def new_price(sb, *, product, currency, unit_amount, interval=None, interval_cou
 
 
 def get_product(sb, product_id, param="id", status=404) -> dict:
-    product = sb.store.get(product_id, "product") if isinstance(product_id, str) else None
-    if product is None:
-        raise no_such("product", product_id, param, status)
-    return product
+    return fetch(sb, "product", product_id, param, status)
 
 
 def get_price(sb, price_id, param="id", status=404) -> dict:
-    price = sb.store.get(price_id, "price") if isinstance(price_id, str) else None
-    if price is None:
-        raise no_such("price", price_id, param, status)
-    return price
+    return fetch(sb, "price", price_id, param, status)
 
 
 def recurring_params(value, label="recurring") -> tuple[str, int]:

@@ -9,7 +9,7 @@ from ..cards import FAILS_LATER, fingerprint, lookup, normalize
 from ..events import emit, save_updated
 from ..ids import new_id
 from ..listing import PAGING, created_filter, page, render
-from ..wire import StripeError, integer, no_such, reject_unknown, required, string
+from ..wire import StripeError, fetch, integer, reject_unknown, required, string
 
 _ADDRESS = {"city": None, "country": None, "line1": None, "line2": None,
             "postal_code": None, "state": None}
@@ -85,10 +85,7 @@ def _charge(pm, charge_id, intent_id, amount, currency, customer, description, a
 
 
 def get_charge(sb, charge_id, param="id", status=404) -> dict:
-    charge = sb.store.get(charge_id, "charge") if isinstance(charge_id, str) else None
-    if charge is None:
-        raise no_such("charge", charge_id, param, status)
-    return charge
+    return fetch(sb, "charge", charge_id, param, status)
 
 
 def refund(sb, charge: dict, amount: int | None, reason: str | None) -> dict:
@@ -159,25 +156,16 @@ def create_refund(sb, params):
 @endpoint("/refunds/<refund_id>")
 def retrieve_refund(sb, params, refund_id):
     reject_unknown(params, set())
-    found = sb.store.get(refund_id, "refund")
-    if found is None:
-        raise no_such("refund", refund_id)
-    return render(sb, found, params)
+    return render(sb, fetch(sb, "refund", refund_id), params)
 
 
 @endpoint("/payment_intents/<intent_id>")
 def retrieve_intent(sb, params, intent_id):
     reject_unknown(params, set())
-    found = sb.store.get(intent_id, "payment_intent")
-    if found is None:
-        raise no_such("payment_intent", intent_id)
-    return render(sb, found, params)
+    return render(sb, fetch(sb, "payment_intent", intent_id), params)
 
 
 @endpoint("/payment_methods/<pm_id>")
 def retrieve_payment_method(sb, params, pm_id):
     reject_unknown(params, set())
-    found = sb.store.get(pm_id, "payment_method")
-    if found is None:
-        raise no_such("PaymentMethod", pm_id)
-    return render(sb, found, params)
+    return render(sb, fetch(sb, "payment_method", pm_id, label="PaymentMethod"), params)

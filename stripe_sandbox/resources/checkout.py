@@ -11,8 +11,7 @@ from ..api import endpoint
 from ..events import emit
 from ..ids import new_id
 from ..listing import PAGING, created_filter, page, render
-from ..wire import (StripeError, boolean, choice, integer, metadata, no_such, reject_unknown,
-                    required, string)
+from ..wire import StripeError, boolean, choice, fetch, integer, metadata, reject_unknown, required, string
 from .catalog import get_price, get_product, new_price, new_product, recurring_params
 from .checkout_shape import session_object
 from .customers import get_customer
@@ -38,10 +37,7 @@ def expire(sb, session: dict, at: int) -> dict:
 
 
 def get_session(sb, session_id, param="id") -> dict:
-    session = sb.store.get(session_id, "checkout.session") if isinstance(session_id, str) else None
-    if session is None:
-        raise no_such("checkout.session", session_id, param)
-    return expire_if_due(sb, session, sb.now())
+    return expire_if_due(sb, fetch(sb, "checkout.session", session_id, param), sb.now())
 
 
 def line_items(sb, session: dict) -> dict:

@@ -5,7 +5,7 @@ from ..api import endpoint
 from ..events import emit, save_updated
 from ..ids import new_id
 from ..listing import PAGING, created_filter, page, render
-from ..wire import no_such, metadata, reject_unknown, string
+from ..wire import fetch, metadata, no_such, reject_unknown, string
 
 WRITABLE = {"email", "name", "description", "metadata", "phone"}
 
@@ -29,10 +29,7 @@ def new_customer(sb, *, email=None, name=None, description=None, meta=None, phon
 
 
 def get_customer(sb, customer_id: str, param: str = "id", status: int = 404) -> dict:
-    customer = sb.store.get(customer_id, "customer") if isinstance(customer_id, str) else None
-    if customer is None:
-        raise no_such("customer", customer_id, param, status)
-    return customer
+    return fetch(sb, "customer", customer_id, param, status)
 
 
 def update_customer(sb, customer: dict, changes: dict) -> dict:

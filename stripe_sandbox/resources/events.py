@@ -3,7 +3,7 @@ from ..api import endpoint
 from ..events import API_VERSION
 from ..ids import new_id
 from ..listing import PAGING, created_filter, page, render
-from ..wire import StripeError, metadata, no_such, reject_unknown, required, string, string_list
+from ..wire import StripeError, fetch, metadata, reject_unknown, required, string, string_list
 
 
 @endpoint("/events")
@@ -30,10 +30,7 @@ def _type_matches(actual, type_, types) -> bool:
 @endpoint("/events/<event_id>")
 def retrieve(sb, params, event_id):
     reject_unknown(params, set())
-    event = sb.store.get(event_id, "event")
-    if event is None:
-        raise no_such("event", event_id)
-    return render(sb, event, params)
+    return render(sb, fetch(sb, "event", event_id), params)
 
 
 @endpoint("/webhook_endpoints", methods=["POST"])
@@ -60,10 +57,7 @@ def create_endpoint(sb, params):
 
 
 def _get_endpoint(sb, endpoint_id):
-    found = sb.store.get(endpoint_id, "webhook_endpoint")
-    if found is None:
-        raise no_such("webhook endpoint", endpoint_id)
-    return found
+    return fetch(sb, "webhook_endpoint", endpoint_id, label="webhook endpoint")
 
 
 @endpoint("/webhook_endpoints/<endpoint_id>")

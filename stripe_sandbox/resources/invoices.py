@@ -10,7 +10,7 @@ from flask import request
 from ..api import endpoint
 from ..ids import new_id
 from ..listing import PAGING, created_filter, page, render
-from ..wire import choice, no_such, reject_unknown, string
+from ..wire import choice, fetch, reject_unknown, string
 
 STATUSES = ("draft", "open", "paid", "uncollectible", "void")
 
@@ -87,10 +87,7 @@ def subscription_of(invoice: dict) -> str | None:
 
 
 def get_invoice(sb, invoice_id, param="id", status=404) -> dict:
-    invoice = sb.store.get(invoice_id, "invoice") if isinstance(invoice_id, str) else None
-    if invoice is None:
-        raise no_such("invoice", invoice_id, param, status)
-    return invoice
+    return fetch(sb, "invoice", invoice_id, param, status)
 
 
 @endpoint("/invoices/<invoice_id>")

@@ -10,7 +10,7 @@ from ..events import emit, save_updated
 from ..ids import new_id
 from ..listing import PAGING, created_filter, page, render
 from ..periods import add_interval
-from ..wire import StripeError, boolean, choice, metadata, no_such, reject_unknown, string
+from ..wire import StripeError, boolean, choice, fetch, metadata, no_such, reject_unknown, string
 
 STATUSES = ("active", "canceled", "incomplete", "incomplete_expired", "past_due", "paused",
             "trialing", "unpaid")
@@ -64,10 +64,7 @@ def period_end(sub: dict) -> int:
 
 
 def get_subscription(sb, sub_id, param="id", status=404) -> dict:
-    sub = sb.store.get(sub_id, "subscription") if isinstance(sub_id, str) else None
-    if sub is None:
-        raise no_such("subscription", sub_id, param, status)
-    return sub
+    return fetch(sb, "subscription", sub_id, param, status)
 
 
 def set_cancel_at_period_end(sb, sub: dict, flag: bool, at: int) -> dict:
