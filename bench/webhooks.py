@@ -90,6 +90,16 @@ def signed_events(subs: list[tuple[str, str, int]], count: int, tag: str) -> lis
     return batch
 
 
+def post_events(port: int, events: list[tuple[str, bytes, dict[str, str]]], connections: int, label: str) -> str:
+    """Post the signed events in parallel; one result line with throughput and latency."""
+    wall, results = blast(port, "POST", events, connections)
+    ok = sum(1 for status, _ in results if status == 200)
+    line = (f"{label}, {len(events):,} unique events: {ok / wall:,.0f} events/s, "
+            f"{ok} answered 200 ({summary([r[1] for r in results])})")
+    print(line, flush=True)
+    return line
+
+
 def gunicorn(env: dict[str, str], port: int, workers: int, log: Path):
     args = [str(BIN / "gunicorn"), "-w", str(workers), "-k", "gthread", "--threads", "4", "-b", f"127.0.0.1:{port}",
             "--keep-alive", "30", "service:create_app()"]
@@ -143,12 +153,8 @@ def main() -> None:
             lines.append(f"GET /healthz: {len(results) / wall:,.0f} requests/s ({summary([r[1] for r in results])})")
             print(lines[-1], flush=True)
 
-            events = signed_events(subs, args.events, "ack")
-            wall, results = blast(web_port, "POST", events, args.connections)
-            ok = sum(1 for status, _ in results if status == 200)
-            lines.append(f"Acknowledge (verify + store), {len(events):,} unique events: {ok / wall:,.0f} events/s, "
-                         f"{ok} answered 200 ({summary([r[1] for r in results])})")
-            print(lines[-1], flush=True)
+            lines.append(post_events(web_port, signed_events(subs, args.events, "ack"), args.connections,
+                                     "Acknowledge (verify + store)"))
 
             started = time.perf_counter()
             workers = [start([str(BIN / "membership"), "worker", "--interval", "0.2"], env, logs / f"worker{i}.log")
@@ -168,12 +174,8 @@ def main() -> None:
             inline_env = env_for(url, sandbox_url, inline=True)
             web = gunicorn(inline_env, web_port, args.web_workers, logs / "gunicorn-inline.log")
             procs.append(web)
-            events = signed_events(subs, args.inline_events, "inline")
-            wall, results = blast(web_port, "POST", events, args.connections)
-            ok = sum(1 for status, _ in results if status == 200)
-            lines.append(f"Inline (verify + store + apply in the request), {len(events):,} events: {ok / wall:,.0f} events/s, "
-                         f"{ok} answered 200 ({summary([r[1] for r in results])})")
-            print(lines[-1], flush=True)
+            lines.append(post_events(web_port, signed_events(subs, args.inline_events, "inline"), args.connections,
+                                     "Inline (verify + store + apply in the request)"))
 
             counts = inbox_counts(env)
             total = args.events + args.inline_events
