@@ -87,8 +87,8 @@ def measure(fn: Callable[[], Any], runs: int) -> tuple[float, float]:
 
 def shapes(n: int) -> dict[str, Callable[[], Any]]:
     from service.db import utcnow
-    from service.domain import member_view
-    from service.domain.search import MemberFilter, search
+    from service.domain.insight import member_view
+    from service.domain.insight.search import MemberFilter, search
     from service.extensions import db
     from service.models import MemberStatus
 

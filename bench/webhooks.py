@@ -44,7 +44,7 @@ def seed_members(env: dict[str, str], count: int) -> list[tuple[str, str, int]]:
     """Members with a paid $5/month subscription on the sandbox: (sub id, customer id, member id)."""
     from service import create_app
     from service.db import utcnow
-    from service.domain.billing import Cause, sync_subscription
+    from service.domain.billing.sync import Cause, sync_subscription
     from service.extensions import db
     from service.models import Member
 

@@ -148,7 +148,7 @@ def staff_group() -> None:
 @with_appcontext
 def staff_create(email: str, role: str, name: str, password_stdin: bool) -> None:
     """Create a staff user with EMAIL. The password is asked for (or read from stdin)."""
-    from service.domain.staff import create_staff_user
+    from service.domain.staff.users import create_staff_user
 
     if "@" not in email:
         raise click.BadParameter(f"{email!r} is not an email address.", param_hint="EMAIL")
@@ -174,7 +174,7 @@ def token_group() -> None:
 @with_appcontext
 def token_create(email: str, name: str, scope: str) -> None:
     """Print a new API token for the staff user EMAIL. It is shown only this once."""
-    from service.domain.staff import create_api_token
+    from service.domain.staff.users import create_api_token
     from service.models import TokenScope
 
     _token, plain = create_api_token(email, name=name, scope=TokenScope(scope))
@@ -187,7 +187,7 @@ def token_create(email: str, name: str, scope: str) -> None:
 @with_appcontext
 def token_revoke(token_id: int) -> None:
     """Revoke the API token with id TOKEN_ID; requests with it get 401 from now on."""
-    from service.domain.staff import revoke_api_token
+    from service.domain.staff.users import revoke_api_token
 
     token = revoke_api_token(token_id)
     db.session.commit()
@@ -206,7 +206,7 @@ def plans_group() -> None:
 @with_appcontext
 def plans_sync() -> None:
     """Create or find each plan's Stripe Product and Price by lookup key. Safe to run again."""
-    from service.domain.plans import active_plans, sync_plan
+    from service.domain.billing.plans import active_plans, sync_plan
     from service.gateways import billing
 
     for plan in active_plans():
@@ -219,7 +219,7 @@ def plans_sync() -> None:
 @with_appcontext
 def plans_list() -> None:
     """Show the plans, their amounts and Stripe prices."""
-    from service.domain.plans import active_plans
+    from service.domain.billing.plans import active_plans
 
     for plan in active_plans():
         amount = f"{plan.amount / 100:.2f} {plan.currency.upper()}/{plan.interval}"
@@ -242,7 +242,7 @@ def events_group() -> None:
 def events_retry(everything: bool, limit: int) -> None:
     """Re-apply failed (and stuck) inbox events. Applying is idempotent."""
     from service.db import utcnow
-    from service.domain import inbox
+    from service.domain.billing import inbox
     from service.gateways import billing
 
     tried = inbox.retry_due(utcnow(), billing(), limit, include_not_due=everything)
@@ -260,7 +260,7 @@ def reconcile_command() -> None:
     from tqdm import tqdm
 
     from service.db import utcnow
-    from service.domain.reconcile import reconcile
+    from service.domain.billing.reconcile import reconcile
     from service.gateways import billing
 
     bars = {"subscriptions": tqdm(desc="subscriptions", unit=" sub"), "events": tqdm(desc="events", unit=" evt")}
@@ -305,7 +305,7 @@ def serve(host: str, port: int, debug: bool) -> None:
 @with_appcontext
 def worker(once: bool, interval: float) -> None:
     """Deliver outbox messages (emails, list changes) and run the other background jobs until stopped."""
-    from service.domain.worker import Worker
+    from service.jobs import Worker
 
     runner = Worker(interval=interval)
     if not once:
@@ -358,8 +358,8 @@ def newsletters_group() -> None:
 @with_appcontext
 def newsletters_export(slug: str, status: str) -> None:
     """Write the list SLUG's subscribers as CSV to standard output."""
-    from service.domain.newsletter import get_list
-    from service.domain.newsletter_lists import export_csv
+    from service.domain.newsletter.subscriptions import get_list
+    from service.domain.newsletter.lists import export_csv
     from service.models import ListStatus
 
     get_list(slug)  # a clear error for an unknown list before any output
@@ -390,7 +390,7 @@ def newsletters_set_provider_list(slug: str, list_id: str) -> None:
     Give each list its own audience: lists sharing one would overwrite each other's
     subscription status there.
     """
-    from service.domain.newsletter import get_list
+    from service.domain.newsletter.subscriptions import get_list
 
     newsletter = get_list(slug)
     if not list_id.strip() or len(list_id) > 255:
@@ -417,7 +417,7 @@ def members_import(file: Any, dry_run: bool) -> None:
     from tqdm import tqdm
 
     from service.db import utcnow
-    from service.domain.csv_io import import_members
+    from service.domain.members.csv_io import import_members
 
     with tqdm(desc="rows", unit=" row") as bar:
         report = import_members(file, utcnow(), dry_run=dry_run, tick=bar.update)
@@ -439,8 +439,8 @@ def members_import(file: Any, dry_run: bool) -> None:
 def members_export(status: str | None, q: str | None, plan: str | None) -> None:
     """Write matching members as CSV to standard output (formula-like values escaped)."""
     from service.db import utcnow
-    from service.domain.csv_io import export_rows
-    from service.domain.search import MemberFilter
+    from service.domain.members.csv_io import export_rows
+    from service.domain.insight.search import MemberFilter
     from service.models import MemberStatus
 
     f = MemberFilter(q=q, status=MemberStatus(status) if status else None, plan=plan)

@@ -101,7 +101,7 @@ def init_extensions(app: Flask) -> None:
 
 def _load_user(user_id: str) -> Any:
     """Session ids are "<kind>:<id>", so staff and readers can never be confused."""
-    from service.domain.signin import SignedInReader
+    from service.domain.members.signin import SignedInReader
     from service.models import Member, StaffUser
 
     kind, _, raw_id = user_id.partition(":")

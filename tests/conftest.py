@@ -137,7 +137,7 @@ def api_token(db_session: Session) -> Any:
     from tests.factories import make_staff
 
     def headers(role: str = "viewer", scope: str = "read") -> dict[str, str]:
-        from service.domain.staff import create_api_token
+        from service.domain.staff.users import create_api_token
         from service.models import TokenScope
 
         user = make_staff(role=role)

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from service.db import utcnow
-from service.domain.staff import hasher
+from service.domain.staff.users import hasher
 from service.extensions import db
 from service.models import Interval, Member, MemberStatus, Plan, Role, StaffUser, Subscription, SubscriptionStatus
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from service.domain.staff import find_staff, verify_password
+from service.domain.staff.users import find_staff, verify_password
 from service.models import ApiToken, Role
 from tests.factories import make_staff
 

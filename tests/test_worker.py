@@ -10,7 +10,8 @@ from collections import Counter, defaultdict
 import pytest
 from sqlalchemy import delete, select
 
-from service.domain import outbox, worker
+from service.domain import outbox
+from service import jobs as worker
 from service.models import OutboxMessage, OutboxStatus
 
 

@@ -48,7 +48,7 @@ def _send_email(payload: dict[str, Any]) -> None:
 
 
 def _sync_newsletter(payload: dict[str, Any]) -> None:
-    from service.domain.newsletter_lists import deliver_sync
+    from service.domain.newsletter.lists import deliver_sync
 
     deliver_sync(payload)
 

@@ -6,7 +6,7 @@ from typing import Any
 from marshmallow import RAISE, Schema, fields, validate
 
 from service.db import utcnow
-from service.domain.access import access_until, has_access, primary_subscription
+from service.domain.members.access import access_until, has_access, primary_subscription
 from service.models import Member, MemberStatus
 from service.schemas import cursor_field, day_field, text_field
 

@@ -16,7 +16,7 @@ from werkzeug.serving import make_server
 
 from service import create_app
 from service.db import utcnow
-from service.domain.staff import create_staff_user
+from service.domain.staff.users import create_staff_user
 from service.extensions import db
 from service.models import ActivityKind, MemberActivity, MemberStatus, Role
 from tests.conftest import config_for_tests, migrate

@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from service.domain.access import access_until, derive_status, has_access, primary_subscription
+from service.domain.members.access import access_until, derive_status, has_access, primary_subscription
 from service.models import Member, MemberStatus, Subscription, SubscriptionStatus
 
 S = SubscriptionStatus

@@ -6,8 +6,8 @@ from datetime import timedelta
 import pytest
 
 from service.db import utcnow
-from service.domain.access import has_access
-from service.domain.comps import end_comp, grant_comp
+from service.domain.members.access import has_access
+from service.domain.members.comps import end_comp, grant_comp
 from service.errors import ValidationFailed
 from service.models import ActivityKind, AuditEntry, ListStatus, MemberActivity, MemberStatus
 from tests.factories import make_member, make_staff

@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import func, select
 
 from service.db import utcnow
-from service.domain.csv_io import cell, export_rows, import_members
-from service.domain.search import MemberFilter
+from service.domain.members.csv_io import cell, export_rows, import_members
+from service.domain.insight.search import MemberFilter
 from service.models import ConsentRecord, ConsentSource, Member, MemberStatus
 from tests.factories import make_member
 

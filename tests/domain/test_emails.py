@@ -61,7 +61,7 @@ def test_membership_ended_once_per_end(db_session, inbox):
 
 
 def test_list_emails_carry_one_click_unsubscribe_headers(db_session, inbox):
-    from service.domain.newsletter import get_list
+    from service.domain.newsletter.subscriptions import get_list
 
     newsletter = get_list("daily-headlines")
     emails.queue_list_email(newsletter, "reader@example.org", "Today's headlines", "Story one", "<p>Story one</p>")

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 from marshmallow import ValidationError
 
-from service.domain.plans import active_plans
+from service.domain.billing.plans import active_plans
 from service.schemas.join import CodeForm, JoinForm, dollars_to_cents, money
 
 

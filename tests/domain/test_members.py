@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import select
 
-from service.domain.members import find_by_email, refresh_status, set_status
-from service.domain.search import MemberFilter, search
+from service.domain.members.status import find_by_email, refresh_status, set_status
+from service.domain.insight.search import MemberFilter, search
 from service.models import ActivityKind, MemberActivity, MemberStatus, SubscriptionStatus
 from tests.factories import make_member, make_staff, make_subscription
 

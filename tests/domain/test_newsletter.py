@@ -7,8 +7,8 @@ import pytest
 from sqlalchemy import select
 
 from service.db import utcnow
-from service.domain import newsletter as nl
-from service.domain.members import set_status
+from service.domain.newsletter import subscriptions as nl
+from service.domain.members.status import set_status
 from service.domain.outbox import deliver_due
 from service.gateways.newsletter import ProviderError
 from service.models import (

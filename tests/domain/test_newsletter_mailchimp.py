@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import select
 
 from service.db import utcnow
-from service.domain import newsletter as nl
+from service.domain.newsletter import subscriptions as nl
 from service.domain.outbox import deliver_due
 from service.gateways.newsletter import Subscriber
 from service.gateways.newsletter_mailchimp import MailchimpProvider, api_base_for_key, subscriber_hash

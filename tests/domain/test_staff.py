@@ -6,7 +6,7 @@ import hashlib
 import pytest
 from sqlalchemy import select, text
 
-from service.domain.staff import (
+from service.domain.staff.users import (
     authenticate_token,
     create_api_token,
     create_staff_user,

@@ -4,10 +4,10 @@ from __future__ import annotations
 import pytest
 
 from service.db import utcnow
-from service.domain.billing import Cause, sync_subscription
-from service.domain.erasure import erase_member
-from service.domain.newsletter import resubscribe
-from service.domain.staff_actions import add_note, cancel_subscription, edit_member
+from service.domain.billing.sync import Cause, sync_subscription
+from service.domain.members.erasure import erase_member
+from service.domain.newsletter.subscriptions import resubscribe
+from service.domain.staff.actions import add_note, cancel_subscription, edit_member
 from service.errors import Conflict
 from service.models import (
     ActivityKind,

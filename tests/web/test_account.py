@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from service.db import utcnow
-from service.domain.account import day
+from service.domain.members.account import day
 from service.models import ConsentRecord, ConsentSource, Invoice, InvoiceStatus, ListStatus, MemberStatus
 from service.models import SubscriptionStatus as S
 from tests.factories import make_member, make_subscription
@@ -72,7 +72,7 @@ def test_status_in_plain_words(client, db_session, arrange, expected):
     end = utcnow().replace(microsecond=0) + timedelta(days=12)
     someone = make_member()
     arrange(someone, end)
-    from service.domain.members import refresh_status
+    from service.domain.members.status import refresh_status
 
     refresh_status(someone, utcnow())
     db_session.commit()

@@ -4,8 +4,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from service.db import utcnow
-from service.domain.comps import grant_comp
-from service.domain.members import set_status
+from service.domain.members.comps import grant_comp
+from service.domain.members.status import set_status
 from service.models import MemberStatus
 from tests.factories import make_member, make_staff, make_subscription, plan
 from tests.web.staff_client import staff_login  # noqa: F401 - fixture

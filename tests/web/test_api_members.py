@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from service.db import utcnow
-from service.domain.staff import create_api_token, revoke_api_token
+from service.domain.staff.users import create_api_token, revoke_api_token
 from service.models import ListStatus, ListSubscription, MemberStatus, Newsletter
 from tests.factories import make_member, make_staff, make_subscription
 

@@ -6,7 +6,7 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 
 from service.db import utcnow
-from service.domain.billing import Cause, sync_subscription
+from service.domain.billing.sync import Cause, sync_subscription
 from tests.webhooks.conftest import app, gateway, price, reader, sandbox  # noqa: F401  (the sandbox-backed app)
 
 

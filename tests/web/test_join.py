@@ -162,7 +162,7 @@ def test_a_signed_in_member_with_access_is_sent_to_the_billing_portal(client, db
 
 def test_a_signed_in_comped_member_is_sent_to_their_account(client, db_session):
     from service.db import utcnow
-    from service.domain.members import set_status
+    from service.domain.members.status import set_status
 
     comped = make_member(email="comped@example.org", comp_since=utcnow())
     set_status(comped, MemberStatus.COMPED, utcnow())

@@ -6,7 +6,7 @@ import io
 
 import pytest
 
-from service.domain import newsletter as nl
+from service.domain.newsletter import subscriptions as nl
 from service.models import ConsentSource
 
 

@@ -6,8 +6,8 @@ import re
 import pytest
 from sqlalchemy import select
 
-from service.domain import newsletter as nl
-from service.domain.newsletter_links import confirm_token, unsubscribe_token
+from service.domain.newsletter import subscriptions as nl
+from service.domain.newsletter.links import confirm_token, unsubscribe_token
 from service.models import ConsentRecord, ListStatus, OutboxMessage, OutboxStatus
 from tests.factories import make_member
 

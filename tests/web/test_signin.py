@@ -9,7 +9,7 @@ from flask import session
 from sqlalchemy import select
 
 from service.db import utcnow
-from service.domain.signin import SignedInReader
+from service.domain.members.signin import SignedInReader
 from service.models import SigninToken
 from service.web.public.readers import safe_next
 from tests.apps import fresh_app

@@ -101,7 +101,7 @@ def test_a_burst_for_one_subscription_costs_one_read(app, client, db_session, re
     from datetime import timedelta
 
     from service.db import utcnow
-    from service.domain import inbox
+    from service.domain.billing import inbox
     from tests.webhooks.conftest import stripe_event
 
     reader.pay()

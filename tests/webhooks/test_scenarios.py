@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from service.db import utcnow
-from service.domain.access import has_access
+from service.domain.members.access import has_access
 from service.models import ActivityKind, InboxStatus, MemberActivity, MemberStatus, StripeEvent, Subscription
 from tests.webhooks.conftest import deliver_all, post_event, replace_card
 

@@ -6,9 +6,9 @@ import json
 from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
 
 from service.db import utcnow
-from service.domain.access import primary_subscription
-from service.domain.account import day, invoices, portal_url, set_cancelled, status_of
-from service.domain.account_data import choose_newsletter, export, newsletter_choices
+from service.domain.members.access import primary_subscription
+from service.domain.members.account import day, invoices, portal_url, set_cancelled, status_of
+from service.domain.members.reader_data import choose_newsletter, export, newsletter_choices
 from service.gateways import billing
 from service.models import Member
 from service.schemas.join import money

@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 from flask import Blueprint, g, request
 from marshmallow import Schema, ValidationError
 
-from service.domain.staff import authenticate_token
+from service.domain.staff.users import authenticate_token
 from service.errors import DomainError, Forbidden, Unauthorized
 from service.extensions import csrf, limiter
 from service.models import Role, TokenScope

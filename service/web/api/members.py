@@ -4,8 +4,8 @@ from __future__ import annotations
 from flask import g, jsonify
 
 from service.db import utcnow
-from service.domain.reconcile import staff_resync
-from service.domain.search import MemberFilter, search
+from service.domain.billing.reconcile import staff_resync
+from service.domain.insight.search import MemberFilter, search
 from service.errors import NotFound
 from service.extensions import db
 from service.gateways import billing

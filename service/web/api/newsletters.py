@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from flask import Response, jsonify, stream_with_context
 
-from service.domain.newsletter import get_list
-from service.domain.newsletter_lists import export_csv, subscribers
+from service.domain.newsletter.subscriptions import get_list
+from service.domain.newsletter.lists import export_csv, subscribers
 from service.models import ListStatus
 from service.schemas.newsletter import SubscriberListOut, SubscriberQuery
 from service.schemas import cursor_value

@@ -4,8 +4,9 @@ from __future__ import annotations
 from flask import jsonify
 
 from service.db import utcnow
-from service.domain import dashboard, member_view
-from service.domain.audit_log import AuditFilter, entries
+from service.domain.insight import dashboard
+from service.domain.insight import member_view
+from service.domain.insight.audit_log import AuditFilter, entries
 from service.schemas import cursor_value
 from service.schemas.staff_api import AuditListOut, AuditQuery, MemberDetailOut, StatsOut
 from service.web.api import bp, parse_query, require_token

@@ -42,6 +42,6 @@ def metrics():
     given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
     if expected and not hmac.compare_digest(given.encode(), expected.encode()):
         raise Unauthorized("Send the metrics token as 'Authorization: Bearer <token>'.")
-    from service.domain.metrics import prometheus_text, snapshot
+    from service.domain.insight.metrics import prometheus_text, snapshot
 
     return Response(prometheus_text(snapshot(utcnow())), mimetype="text/plain; version=0.0.4")

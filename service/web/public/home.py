@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Blueprint, render_template
 
-from service.domain.plans import active_plans
+from service.domain.billing.plans import active_plans
 from service.schemas.join import money
 from service.web.public.readers import signed_in_member
 

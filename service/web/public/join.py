@@ -7,11 +7,11 @@ from flask import Blueprint, current_app, redirect, render_template, request, se
 from marshmallow import ValidationError
 
 from service.db import utcnow
-from service.domain.access import has_access
-from service.domain.account import portal_url
-from service.domain.checkout import confirm_checkout
-from service.domain.join import JoinRequest, start_join
-from service.domain.plans import active_plans
+from service.domain.members.access import has_access
+from service.domain.members.account import portal_url
+from service.domain.billing.checkout import confirm_checkout
+from service.domain.billing.join import JoinRequest, start_join
+from service.domain.billing.plans import active_plans
 from service.extensions import limiter
 from service.gateways import billing
 from service.schemas.join import JoinForm

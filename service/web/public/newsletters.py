@@ -10,8 +10,8 @@ from __future__ import annotations
 from flask import Blueprint, Response, render_template, request
 from marshmallow import ValidationError
 
-from service.domain import newsletter as newsletters
-from service.domain.newsletter_links import read_confirm_token, read_unsubscribe_token
+from service.domain.newsletter import subscriptions as newsletters
+from service.domain.newsletter.links import read_confirm_token, read_unsubscribe_token
 from service.errors import DomainError
 from service.extensions import csrf, limiter
 from service.models import ConsentSource

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 from flask import redirect, request, session, url_for
 from flask_login import current_user, login_user
 
-from service.domain.signin import SignedInReader
+from service.domain.members.signin import SignedInReader
 from service.models import Member, normalize_email
 
 DEFAULT_NEXT = "/account"

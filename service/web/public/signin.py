@@ -10,7 +10,7 @@ from flask_login import logout_user
 from marshmallow import ValidationError
 
 from service.db import utcnow
-from service.domain.signin import redeem_code, redeem_link, request_signin
+from service.domain.members.signin import redeem_code, redeem_link, request_signin
 from service.extensions import limiter
 from service.models import Member
 from service.schemas.join import CodeForm, SigninForm

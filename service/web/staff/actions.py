@@ -6,8 +6,10 @@ from datetime import UTC, datetime, time
 from flask import flash, redirect, request, url_for
 
 from service.db import utcnow
-from service.domain import comps, erasure, staff_actions
-from service.domain.reconcile import staff_resync
+from service.domain.members import comps
+from service.domain.members import erasure
+from service.domain.staff import actions as staff_actions
+from service.domain.billing.reconcile import staff_resync
 from service.gateways import billing
 from service.models import Role
 from service.schemas.staff import CancelForm, CompForm, EditForm, EraseForm, NoteForm, load

@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import flash, redirect, render_template, request, url_for
 
 from service.db import utcnow
-from service.domain import staff_admin
+from service.domain.staff import admin as staff_admin
 from service.models import Role, TokenScope
 from service.schemas.staff import StaffUpdateForm, StaffUserForm, TokenForm, load
 from service.web.staff import bp, current_staff, staff_required

@@ -8,7 +8,7 @@ from flask import current_app, flash, redirect, render_template, request, sessio
 from flask_login import login_user, logout_user
 
 from service.db import utcnow
-from service.domain.staff_login import attempt_login, change_password, confirm_password, sign_out_everywhere
+from service.domain.staff.login import attempt_login, change_password, confirm_password, sign_out_everywhere
 from service.errors import ValidationFailed
 from service.extensions import limiter
 from service.schemas.staff import LoginForm, PasswordForm, load

@@ -4,11 +4,11 @@ from __future__ import annotations
 from flask import Response, redirect, render_template, request, stream_with_context, url_for
 
 from service.db import utcnow
-from service.domain import member_view
-from service.domain.access import has_access, primary_subscription
-from service.domain.csv_io import export_rows
-from service.domain.search import MemberFilter, plan_codes, search
-from service.domain.staff_actions import live_subscriptions
+from service.domain.insight import member_view
+from service.domain.members.access import has_access, primary_subscription
+from service.domain.members.csv_io import export_rows
+from service.domain.insight.search import MemberFilter, plan_codes, search
+from service.domain.staff.actions import live_subscriptions
 from service.models import MemberStatus, Role
 from service.schemas.staff import SearchArgs, load
 from service.web.staff import bp, current_staff, staff_required

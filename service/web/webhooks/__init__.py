@@ -14,7 +14,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, jsonify, request
 
 from service.db import utcnow
-from service.domain import inbox
+from service.domain.billing import inbox
 from service.extensions import csrf, db, limiter
 from service.gateways import billing
 from service.gateways.stripe_webhooks import verify_event

@@ -21,7 +21,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from service.domain.webhooks import HANDLERS, Delivery, NotOurs
+from service.domain.billing.handlers import HANDLERS, Delivery, NotOurs
 from service.extensions import db
 from service.gateways.stripe_gateway import StripeGateway
 from service.logs import log_event

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, time, timedelta
 
 from sqlalchemy import func, select
 
-from service.domain.access import GRANTING
+from service.domain.members.access import GRANTING
 from service.extensions import db
 from service.models import (
     InboxStatus,

@@ -36,7 +36,7 @@ def deliver_outbox(now: datetime) -> int:
 
 
 def expire_newsletter_access(now: datetime) -> int:
-    from service.domain.newsletter import expire_ended_access
+    from service.domain.newsletter.subscriptions import expire_ended_access
 
     return expire_ended_access(now)
 
@@ -45,7 +45,7 @@ def retry_inbox(now: datetime) -> int:
     """Apply Stripe events whose apply failed (when due again) or that were stored and never applied."""
     from flask import current_app
 
-    from service.domain.inbox import STUCK_AFTER, retry_due
+    from service.domain.billing.inbox import STUCK_AFTER, retry_due
     from service.gateways import billing
 
     # When webhooks are only stored, applying them is this job's work, at once.

@@ -16,8 +16,8 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import select
 
-from service.domain import billing
-from service.domain.billing import NotOurs, member_for, stripe_id
+from service.domain.billing import sync as billing
+from service.domain.billing.sync import NotOurs, member_for, stripe_id
 from service.extensions import db
 from service.gateways.stripe_gateway import StripeGateway
 from service.models import ActivityKind, IssueKind, Member, MemberActivity, MemberStatus, Subscription

@@ -14,8 +14,8 @@ from typing import Any
 
 from sqlalchemy import or_, select
 
-from service.domain.access import GRANTING
-from service.domain.members import refresh_status
+from service.domain.members.access import GRANTING
+from service.domain.members.status import refresh_status
 from service.extensions import db
 from service.logs import log_event
 from service.models import (

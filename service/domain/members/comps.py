@@ -11,9 +11,9 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from service.domain import audit
-from service.domain.billing import lock_member
-from service.domain.members import refresh_status
+from service.domain.staff import audit
+from service.domain.billing.sync import lock_member
+from service.domain.members.status import refresh_status
 from service.errors import NotFound, ValidationFailed
 from service.extensions import db
 from service.logs import log_event

@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import or_, select
 
 from service.db import utcnow
-from service.domain.access import grace_period, has_access
+from service.domain.members.access import grace_period, has_access
 from service.domain.outbox import enqueue
 from service.errors import NotFound, ValidationFailed
 from service.extensions import db
@@ -168,7 +168,7 @@ def expire_ended_access(now: datetime | None = None, *, batch: int = 200) -> int
     (its status waits for Stripe's own event). Members still on the digest without
     access are lapsed from it. Returns how many list subscriptions changed.
     """
-    from service.domain.members import refresh_status
+    from service.domain.members.status import refresh_status
 
     now = now or utcnow()
     changed = 0

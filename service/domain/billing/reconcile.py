@@ -14,10 +14,10 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
-from service.domain import inbox
-from service.domain.billing import Cause, NotOurs, member_for, stripe_id, sync_subscription
-from service.domain.members import refresh_status
-from service.domain.webhooks import HANDLERS
+from service.domain.billing import inbox
+from service.domain.billing.sync import Cause, NotOurs, member_for, stripe_id, sync_subscription
+from service.domain.members.status import refresh_status
+from service.domain.billing.handlers import HANDLERS
 from service.extensions import db
 from service.gateways.stripe_gateway import StripeGateway
 from service.logs import log_event
@@ -99,8 +99,8 @@ def _reconcile_one(sub: dict, now: datetime, cause: Cause, report: Report) -> No
 
 def staff_resync(member_id: int, actor: StaffUser, gateway: StripeGateway, now: datetime) -> Member:
     """A staff member's "resync from Stripe": locked, re-read, audited."""
-    from service.domain import audit
-    from service.domain.billing import lock_member
+    from service.domain.staff import audit
+    from service.domain.billing.sync import lock_member
     from service.errors import NotFound
 
     member = lock_member(member_id)

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 from sqlalchemy import select
 
-from service.domain.newsletter import get_list
+from service.domain.newsletter.subscriptions import get_list
 from service.extensions import db
 from service.models import ListStatus, ListSubscription, Newsletter
 

@@ -9,7 +9,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from service.domain.access import access_until, has_access, primary_subscription
+from service.domain.members.access import access_until, has_access, primary_subscription
 from service.errors import NotFound
 from service.extensions import db
 from service.models import (

@@ -11,11 +11,11 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from service.domain import audit
-from service.domain.access import ENDED
-from service.domain.billing import Cause, sync_subscription
-from service.domain.comps import locked_member
-from service.domain.newsletter import move_address
+from service.domain.staff import audit
+from service.domain.members.access import ENDED
+from service.domain.billing.sync import Cause, sync_subscription
+from service.domain.members.comps import locked_member
+from service.domain.newsletter.subscriptions import move_address
 from service.errors import Conflict, ValidationFailed
 from service.extensions import db
 from service.gateways.stripe_gateway import StripeGateway
@@ -102,7 +102,7 @@ def add_note(member_id: int, actor: StaffUser, text: str, now: datetime) -> Memb
 
 def resend_signin_link(member_id: int, actor: StaffUser, now: datetime) -> Member:
     """Email the member a fresh sign-in link (domain/signin.py issues and queues it)."""
-    from service.domain.signin import send_signin_email
+    from service.domain.members.signin import send_signin_email
 
     member = locked_member(member_id)
     send_signin_email(member, now)

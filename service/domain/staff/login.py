@@ -11,7 +11,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from service.domain.staff import find_staff, hasher, password_problem, verify_password
+from service.domain.staff.users import find_staff, hasher, password_problem, verify_password
 from service.errors import ValidationFailed
 from service.extensions import db
 from service.logs import log_event

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import or_, select
 
-from service.domain import newsletter as newsletters
+from service.domain.newsletter import subscriptions as newsletters
 from service.extensions import db
 from service.models import (
     CheckoutAttempt,

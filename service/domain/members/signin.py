@@ -25,7 +25,7 @@ from flask_login import UserMixin
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import select
 
-from service.domain.members import find_by_email
+from service.domain.members.status import find_by_email
 from service.errors import DomainError
 from service.extensions import db
 from service.logs import log_event

@@ -6,8 +6,8 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from service.domain.access import derive_status
-from service.domain.newsletter import follow_access
+from service.domain.members.access import derive_status
+from service.domain.newsletter.subscriptions import follow_access
 from service.extensions import db
 from service.logs import log_event
 from service.models import ActivityKind, Member, MemberActivity, MemberStatus, normalize_email

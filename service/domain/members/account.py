@@ -11,8 +11,8 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from service.domain.access import access_until, has_access, primary_subscription
-from service.domain.billing import Cause, lock_member, sync_subscription
+from service.domain.members.access import access_until, has_access, primary_subscription
+from service.domain.billing.sync import Cause, lock_member, sync_subscription
 from service.errors import Conflict
 from service.extensions import db
 from service.gateways.stripe_gateway import StripeGateway

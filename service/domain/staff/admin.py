@@ -5,8 +5,8 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from service.domain import audit
-from service.domain.staff import create_api_token, create_staff_user, revoke_api_token
+from service.domain.staff import audit
+from service.domain.staff.users import create_api_token, create_staff_user, revoke_api_token
 from service.errors import NotFound, ValidationFailed
 from service.extensions import db
 from service.models import ApiToken, Role, StaffUser, TokenScope

@@ -1,0 +1,1 @@
+"""Giving: contributions, receipts, statements, gifts and attribution."""

@@ -1,0 +1,1 @@
+"""Read-only queries for staff: search, the member view, the dashboard, metrics and the audit log."""

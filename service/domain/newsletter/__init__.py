@@ -1,0 +1,1 @@
+"""Newsletters: the enrolment policy, lists, signed links and consent records."""

@@ -1,0 +1,1 @@
+"""Staff: users and API tokens, console sign-in, audited actions on members."""
