@@ -5,9 +5,10 @@ start-up stops with a message naming each required setting that is missing.
 """
 from __future__ import annotations
 
+import builtins
 import os
 import secrets
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -40,12 +41,46 @@ def _int(name: str, raw: str, minimum: int = 0) -> int:
     return value
 
 
+class _Env:
+    """The environment's strings, read one setting at a time; a bad value's error names its setting.
+
+    The default applies only when the setting is absent: a setting that is present but empty is
+    read as given (so `PAST_DUE_GRACE_DAYS=` is refused rather than silently defaulted).
+    """
+
+    def __init__(self, values: Mapping[str, str]) -> None:
+        self._values = values
+
+    # The readers are named after the type they return, so annotations spell out `builtins.`.
+    def str(self, name: builtins.str, default: builtins.str = "") -> builtins.str:
+        return self._values.get(name, default)
+
+    def int(self, name: builtins.str, default: builtins.int, minimum: builtins.int = 0) -> builtins.int:
+        raw = self._values.get(name)
+        return default if raw is None else _int(name, raw, minimum)
+
+    def bool(self, name: builtins.str, default: builtins.bool) -> builtins.bool:
+        raw = self._values.get(name)
+        return default if raw is None else _bool(name, raw)
+
+    def choice(self, name: builtins.str, default: builtins.str, allowed: Sequence[builtins.str]) -> builtins.str:
+        value = self.str(name, default)
+        if value not in allowed:
+            expected = " or ".join(map(repr, allowed)) if len(allowed) == 2 else "one of " + ", ".join(allowed)
+            raise ConfigError(f"{name} must be {expected}, got {value!r}")
+        return value
+
+
 def normalize_database_url(url: str) -> str:
     """Read `postgresql://` and `postgres://` URLs as psycopg 3 URLs."""
     for prefix in ("postgres://", "postgresql://"):
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url[len(prefix):]
     return url
+
+
+def _default_database_url() -> str:
+    return f"sqlite:///{INSTANCE_DIR / 'membership.sqlite3'}"
 
 
 def _dev_secret_key() -> str:
@@ -58,117 +93,161 @@ def _dev_secret_key() -> str:
     return path.read_text().strip()
 
 
-def _check_mail_and_newsletters(config: dict[str, Any]) -> None:
-    mail_url = config["MAIL_URL"].strip()
-    if mail_url != "console" and not mail_url.startswith(("smtp://", "smtps://")):
-        raise ConfigError(f"MAIL_URL must be smtp://HOST:PORT, smtps://HOST:PORT or console, got {mail_url.split(':')[0]!r}")
-    if config["MAILCHIMP_REMOVAL"] not in ("archive", "unsubscribe"):
-        raise ConfigError(f"MAILCHIMP_REMOVAL must be 'archive' or 'unsubscribe', got {config['MAILCHIMP_REMOVAL']!r}")
-    if config["NEWSLETTER_PROVIDER"] == "mailchimp":
-        key = config["MAILCHIMP_API_KEY"]
-        if not key:
-            raise ConfigError("NEWSLETTER_PROVIDER=mailchimp needs MAILCHIMP_API_KEY")
-        if not config["MAILCHIMP_API_BASE"] and "-" not in key:
-            raise ConfigError("MAILCHIMP_API_KEY should end in its data centre (like ...-us6), or set MAILCHIMP_API_BASE")
+def _core(env: _Env) -> dict[str, Any]:
+    """Mode, signing key, public address, database and logging."""
+    mode = env.choice("MEMBERSHIP_ENV", "development", ENVIRONMENTS)
+    production = mode == "production"
+    missing = [name for name in ("SECRET_KEY", "STRIPE_WEBHOOK_SECRET") if production and not env.str(name)]
+    if missing:
+        raise ConfigError("missing required setting(s) for production: " + ", ".join(missing))
+    return {
+        "ENV": mode,
+        "TESTING": mode == "test",
+        "SECRET_KEY": env.str("SECRET_KEY") or (secrets.token_urlsafe(32) if mode == "test" else _dev_secret_key()),
+        "BASE_URL": env.str("BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
+        "DATABASE_URL": normalize_database_url(env.str("DATABASE_URL", _default_database_url())),
+        "LOG_LEVEL": env.str("LOG_LEVEL", "INFO").upper(),
+        "LOG_FORMAT": env.choice("LOG_FORMAT", "json" if production else "text", ("json", "text")),
+    }
+
+
+def _billing(env: _Env, production: bool, base_url: str) -> dict[str, Any]:
+    """Stripe, or the built-in sandbox standing in for it, and what a failed renewal means."""
+    stripe_key = env.str("STRIPE_SECRET_KEY")
+    backend = env.choice("BILLING_BACKEND", "stripe" if stripe_key else "sandbox", ("stripe", "sandbox"))
+    if backend == "stripe" and not stripe_key:
+        raise ConfigError("BILLING_BACKEND=stripe needs STRIPE_SECRET_KEY")
+    if production and backend == "sandbox":
+        raise ConfigError("production cannot run the Stripe sandbox: set STRIPE_SECRET_KEY")
+    sandbox = backend == "sandbox"
+    webhook_secrets = [s.strip() for s in env.str("STRIPE_WEBHOOK_SECRET").split(",") if s.strip()]
+    return {
+        "BILLING_BACKEND": backend,
+        "STRIPE_SECRET_KEY": stripe_key or SANDBOX_SECRET_KEY,
+        "STRIPE_WEBHOOK_SECRETS": webhook_secrets or ([SANDBOX_WEBHOOK_SECRET] if sandbox else []),
+        "STRIPE_API_BASE": env.str("STRIPE_API_BASE", f"{base_url}/_sandbox" if sandbox else ""),
+        "SANDBOX_DB": env.str("SANDBOX_DB", str(INSTANCE_DIR / "sandbox.sqlite3")),
+        # Apply webhooks in the request (default), or only store them for `membership worker`.
+        "WEBHOOK_APPLY_INLINE": env.bool("WEBHOOK_APPLY_INLINE", True),
+        "PAST_DUE_GRACE_DAYS": env.int("PAST_DUE_GRACE_DAYS", 7),
+    }
+
+
+def _mail_and_newsletters(env: _Env) -> dict[str, Any]:
+    """Where emails go, and which provider keeps the newsletter lists."""
+    provider = env.choice("NEWSLETTER_PROVIDER", "local", ("local", "mailchimp"))
+    mail_url = env.str("MAIL_URL", "console")
+    given = mail_url.strip()
+    if given != "console" and not given.startswith(("smtp://", "smtps://")):
+        raise ConfigError("MAIL_URL must be smtp://HOST:PORT, smtps://HOST:PORT or console, "
+                          f"got {given.split(':')[0]!r}")
+    removal = env.choice("MAILCHIMP_REMOVAL", "archive", ("archive", "unsubscribe"))
+    api_key, api_base = env.str("MAILCHIMP_API_KEY"), env.str("MAILCHIMP_API_BASE")
+    if provider == "mailchimp" and not api_key:
+        raise ConfigError("NEWSLETTER_PROVIDER=mailchimp needs MAILCHIMP_API_KEY")
+    if provider == "mailchimp" and not api_base and "-" not in api_key:
+        raise ConfigError("MAILCHIMP_API_KEY should end in its data centre (like ...-us6), or set MAILCHIMP_API_BASE")
+    return {
+        "MAIL_URL": mail_url,
+        "MAIL_FROM": env.str("MAIL_FROM", "Membership <members@localhost>"),
+        "NEWSLETTER_PROVIDER": provider,
+        "MAILCHIMP_API_KEY": api_key,
+        "MAILCHIMP_LIST_ID": env.str("MAILCHIMP_LIST_ID"),
+        "MAILCHIMP_API_BASE": api_base,
+        "MAILCHIMP_REMOVAL": removal,
+    }
+
+
+def _outbox(env: _Env) -> dict[str, Any]:
+    """Delivery of queued emails and list changes: retries, backoff and retention."""
+    return {
+        # 15 attempts with the default backoff span about a day and a half of provider outage.
+        "OUTBOX_MAX_ATTEMPTS": env.int("OUTBOX_MAX_ATTEMPTS", 15, minimum=1),
+        "OUTBOX_BACKOFF_SECONDS": env.int("OUTBOX_BACKOFF_SECONDS", 60, minimum=1),
+        "OUTBOX_BACKOFF_MAX_SECONDS": env.int("OUTBOX_BACKOFF_MAX_SECONDS", 6 * 3600, minimum=1),
+        # Delivered outbox messages (which may hold addresses) are deleted after this many days.
+        "OUTBOX_RETENTION_DAYS": env.int("OUTBOX_RETENTION_DAYS", 7, minimum=1),
+        "OUTBOX_DELIVER_INLINE": env.bool("OUTBOX_DELIVER_INLINE", True),
+    }
+
+
+def _security(env: _Env, production: bool, base_url: str) -> dict[str, Any]:
+    """Cookies, proxies, rate limits and request limits."""
+    # Cookies are Secure whenever the service is served over HTTPS (always in production).
+    secure_cookies = production or base_url.startswith("https://")
+    return {
+        "SESSION_COOKIE_SECURE": secure_cookies,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_SECURE": secure_cookies,
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        # How many proxies (load balancer, reverse proxy) stand in front: their X-Forwarded-For/-Proto
+        # are trusted that many hops deep, so rate limits and consent records see the reader's address.
+        "TRUSTED_PROXIES": env.int("TRUSTED_PROXIES", 0),
+        # When set, GET /metrics needs `Authorization: Bearer <METRICS_TOKEN>`.
+        "METRICS_TOKEN": env.str("METRICS_TOKEN"),
+        "RATELIMIT_ENABLED": env.bool("RATELIMIT_ENABLED", True),
+        "RATELIMIT_STORAGE_URI": env.str("RATELIMIT_STORAGE_URI", "memory://"),
+        "WTF_CSRF_TIME_LIMIT": 3600 * 4,
+        "MAX_CONTENT_LENGTH": env.int("MAX_CONTENT_LENGTH", 1024 * 1024, minimum=1024),
+    }
+
+
+def _sign_in(env: _Env) -> dict[str, Any]:
+    """Emailed sign-in for readers, and password sign-in for staff."""
+    return {
+        # Emailed sign-in: the link and code live this long; a used link keeps working for a
+        # few uses within the reuse window (mail scanners open links before the reader does).
+        "SIGNIN_TOKEN_MINUTES": env.int("SIGNIN_TOKEN_MINUTES", 15, minimum=1),
+        "SIGNIN_REUSE_MINUTES": env.int("SIGNIN_REUSE_MINUTES", 10, minimum=1),
+        "SIGNIN_LINK_MAX_USES": env.int("SIGNIN_LINK_MAX_USES", 5, minimum=1),
+        "SIGNIN_CODE_MAX_ATTEMPTS": env.int("SIGNIN_CODE_MAX_ATTEMPTS", 5, minimum=1),
+        # Staff console sign-in: lockout after repeated failures, and re-authentication for
+        # actions that touch billing when the last sign-in is older than this.
+        "STAFF_MAX_FAILED_LOGINS": env.int("STAFF_MAX_FAILED_LOGINS", 5, minimum=1),
+        "STAFF_LOCKOUT_MINUTES": env.int("STAFF_LOCKOUT_MINUTES", 15, minimum=1),
+        "STAFF_RECENT_LOGIN_MINUTES": env.int("STAFF_RECENT_LOGIN_MINUTES", 15, minimum=1),
+        "STAFF_LOGIN_RATE_LIMIT": env.str("STAFF_LOGIN_RATE_LIMIT", "10 per minute"),
+    }
+
+
+def _make_local_dirs(config: Mapping[str, Any]) -> None:
+    """Create the folders of the local SQLite files in use, so `membership serve` starts in a fresh directory.
+
+    Only once every setting is valid, and never in tests: test settings write nothing to disk
+    (as with the secret key above), and the suite names its own files.
+    """
+    if config["ENV"] == "test":
+        return
+    folders = []
+    if config["DATABASE_URL"] == _default_database_url():
+        folders.append(("the default database (MEMBERSHIP_INSTANCE_DIR)", INSTANCE_DIR))
+    # The sandbox opens its state file when the server starts, and SQLite does not create folders.
+    sandbox_db = str(config["SANDBOX_DB"])
+    if config["BILLING_BACKEND"] == "sandbox" and sandbox_db not in ("", ":memory:"):
+        folders.append(("SANDBOX_DB", Path(sandbox_db).parent))
+    for purpose, folder in folders:
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ConfigError(f"cannot create the folder {folder} for {purpose}: {exc.strerror}") from None
 
 
 def load_config(overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None) -> dict[str, Any]:
     """Build the settings: environment first, then explicit overrides (tests)."""
     # String overrides are read exactly like environment variables; others are final values.
     overrides = dict(overrides or {})
-    env = dict(os.environ if environ is None else environ)
-    env.update({k: v for k, v in overrides.items() if isinstance(v, str)})
-    get = lambda name, default="": env.get(name, default)  # noqa: E731
+    values = dict(os.environ if environ is None else environ)
+    values.update({k: v for k, v in overrides.items() if isinstance(v, str)})
+    env = _Env(values)
 
-    mode = get("MEMBERSHIP_ENV", "development")
-    if mode not in ENVIRONMENTS:
-        raise ConfigError(f"MEMBERSHIP_ENV must be one of {', '.join(ENVIRONMENTS)}, got {mode!r}")
-    production = mode == "production"
-
-    missing = [name for name in ("SECRET_KEY", "STRIPE_WEBHOOK_SECRET") if production and not get(name)]
-    if missing:
-        raise ConfigError("missing required setting(s) for production: " + ", ".join(missing))
-
-    stripe_key = get("STRIPE_SECRET_KEY")
-    backend = get("BILLING_BACKEND", "stripe" if stripe_key else "sandbox")
-    if backend not in ("stripe", "sandbox"):
-        raise ConfigError(f"BILLING_BACKEND must be 'stripe' or 'sandbox', got {backend!r}")
-    if backend == "stripe" and not stripe_key:
-        raise ConfigError("BILLING_BACKEND=stripe needs STRIPE_SECRET_KEY")
-    if production and backend == "sandbox":
-        raise ConfigError("production cannot run the Stripe sandbox: set STRIPE_SECRET_KEY")
-
-    base_url = get("BASE_URL", "http://127.0.0.1:5000").rstrip("/")
-    webhook_secrets = [s.strip() for s in get("STRIPE_WEBHOOK_SECRET").split(",") if s.strip()]
-    if backend == "sandbox" and not webhook_secrets:
-        webhook_secrets = [SANDBOX_WEBHOOK_SECRET]
-
-    config: dict[str, Any] = {
-        "ENV": mode,
-        "TESTING": mode == "test",
-        "SECRET_KEY": get("SECRET_KEY") or (secrets.token_urlsafe(32) if mode == "test" else _dev_secret_key()),
-        "BASE_URL": base_url,
-        "DATABASE_URL": normalize_database_url(
-            get("DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'membership.sqlite3'}")
-        ),
-        "BILLING_BACKEND": backend,
-        "STRIPE_SECRET_KEY": stripe_key or SANDBOX_SECRET_KEY,
-        "STRIPE_WEBHOOK_SECRETS": webhook_secrets,
-        "STRIPE_API_BASE": get("STRIPE_API_BASE", f"{base_url}/_sandbox" if backend == "sandbox" else ""),
-        "SANDBOX_DB": get("SANDBOX_DB", str(INSTANCE_DIR / "sandbox.sqlite3")),
-        # Apply webhooks in the request (default), or only store them for `membership worker`.
-        "WEBHOOK_APPLY_INLINE": _bool("WEBHOOK_APPLY_INLINE", get("WEBHOOK_APPLY_INLINE", "true")),
-        "PAST_DUE_GRACE_DAYS": _int("PAST_DUE_GRACE_DAYS", get("PAST_DUE_GRACE_DAYS", "7")),
-        "MAIL_URL": get("MAIL_URL", "console"),
-        "MAIL_FROM": get("MAIL_FROM", "Membership <members@localhost>"),
-        "NEWSLETTER_PROVIDER": get("NEWSLETTER_PROVIDER", "local"),
-        "MAILCHIMP_API_KEY": get("MAILCHIMP_API_KEY"),
-        "MAILCHIMP_LIST_ID": get("MAILCHIMP_LIST_ID"),
-        "MAILCHIMP_API_BASE": get("MAILCHIMP_API_BASE"),
-        "MAILCHIMP_REMOVAL": get("MAILCHIMP_REMOVAL", "archive"),
-        # 15 attempts with the default backoff span about a day and a half of provider outage.
-        "OUTBOX_MAX_ATTEMPTS": _int("OUTBOX_MAX_ATTEMPTS", get("OUTBOX_MAX_ATTEMPTS", "15"), minimum=1),
-        "OUTBOX_BACKOFF_SECONDS": _int("OUTBOX_BACKOFF_SECONDS", get("OUTBOX_BACKOFF_SECONDS", "60"), minimum=1),
-        "OUTBOX_BACKOFF_MAX_SECONDS": _int("OUTBOX_BACKOFF_MAX_SECONDS",
-                                           get("OUTBOX_BACKOFF_MAX_SECONDS", str(6 * 3600)), minimum=1),
-        # Delivered outbox messages (which may hold addresses) are deleted after this many days.
-        "OUTBOX_RETENTION_DAYS": _int("OUTBOX_RETENTION_DAYS", get("OUTBOX_RETENTION_DAYS", "7"), minimum=1),
-        "OUTBOX_DELIVER_INLINE": _bool("OUTBOX_DELIVER_INLINE", get("OUTBOX_DELIVER_INLINE", "true")),
-        # How many proxies (load balancer, reverse proxy) stand in front: their X-Forwarded-For/-Proto
-        # are trusted that many hops deep, so rate limits and consent records see the reader's address.
-        "TRUSTED_PROXIES": _int("TRUSTED_PROXIES", get("TRUSTED_PROXIES", "0")),
-        # When set, GET /metrics needs `Authorization: Bearer <METRICS_TOKEN>`.
-        "METRICS_TOKEN": get("METRICS_TOKEN"),
-        "RATELIMIT_ENABLED": _bool("RATELIMIT_ENABLED", get("RATELIMIT_ENABLED", "true")),
-        "RATELIMIT_STORAGE_URI": get("RATELIMIT_STORAGE_URI", "memory://"),
-        # Emailed sign-in: the link and code live this long; a used link keeps working for a
-        # few uses within the reuse window (mail scanners open links before the reader does).
-        "SIGNIN_TOKEN_MINUTES": _int("SIGNIN_TOKEN_MINUTES", get("SIGNIN_TOKEN_MINUTES", "15"), minimum=1),
-        "SIGNIN_REUSE_MINUTES": _int("SIGNIN_REUSE_MINUTES", get("SIGNIN_REUSE_MINUTES", "10"), minimum=1),
-        "SIGNIN_LINK_MAX_USES": _int("SIGNIN_LINK_MAX_USES", get("SIGNIN_LINK_MAX_USES", "5"), minimum=1),
-        "SIGNIN_CODE_MAX_ATTEMPTS": _int("SIGNIN_CODE_MAX_ATTEMPTS", get("SIGNIN_CODE_MAX_ATTEMPTS", "5"), minimum=1),
-        "LOG_LEVEL": get("LOG_LEVEL", "INFO").upper(),
-        "LOG_FORMAT": get("LOG_FORMAT", "json" if production else "text"),
-        "MAX_CONTENT_LENGTH": _int("MAX_CONTENT_LENGTH", get("MAX_CONTENT_LENGTH", str(1024 * 1024)), minimum=1024),
-        # Cookies are Secure whenever the service is served over HTTPS (always in production).
-        "SESSION_COOKIE_SECURE": production or base_url.startswith("https://"),
-        "SESSION_COOKIE_HTTPONLY": True,
-        "SESSION_COOKIE_SAMESITE": "Lax",
-        "REMEMBER_COOKIE_SECURE": production or base_url.startswith("https://"),
-        "REMEMBER_COOKIE_HTTPONLY": True,
-        "WTF_CSRF_TIME_LIMIT": 3600 * 4,
-        # Staff console sign-in: lockout after repeated failures, and re-authentication for
-        # actions that touch billing when the last sign-in is older than this.
-        "STAFF_MAX_FAILED_LOGINS": _int("STAFF_MAX_FAILED_LOGINS", get("STAFF_MAX_FAILED_LOGINS", "5"), minimum=1),
-        "STAFF_LOCKOUT_MINUTES": _int("STAFF_LOCKOUT_MINUTES", get("STAFF_LOCKOUT_MINUTES", "15"), minimum=1),
-        "STAFF_RECENT_LOGIN_MINUTES": _int("STAFF_RECENT_LOGIN_MINUTES", get("STAFF_RECENT_LOGIN_MINUTES", "15"),
-                                           minimum=1),
-        "STAFF_LOGIN_RATE_LIMIT": get("STAFF_LOGIN_RATE_LIMIT", "10 per minute"),
-    }
-    if config["NEWSLETTER_PROVIDER"] not in ("local", "mailchimp"):
-        raise ConfigError(f"NEWSLETTER_PROVIDER must be 'local' or 'mailchimp', got {config['NEWSLETTER_PROVIDER']!r}")
-    _check_mail_and_newsletters(config)
-    if config["LOG_FORMAT"] not in ("json", "text"):
-        raise ConfigError(f"LOG_FORMAT must be 'json' or 'text', got {config['LOG_FORMAT']!r}")
+    config = _core(env)
+    production, base_url = config["ENV"] == "production", config["BASE_URL"]
+    config.update(_billing(env, production, base_url))
+    config.update(_mail_and_newsletters(env))
+    config.update(_outbox(env))
+    config.update(_security(env, production, base_url))
+    config.update(_sign_in(env))
     config.update({k: v for k, v in overrides.items() if not isinstance(v, str)})
+    _make_local_dirs(config)
     return config

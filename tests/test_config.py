@@ -1,14 +1,25 @@
 """Settings read from an explicit environment, as start-up reads them."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from service.config import INSTANCE_DIR, SANDBOX_WEBHOOK_SECRET, ConfigError, load_config
+from service import config as config_module
+from service.config import SANDBOX_WEBHOOK_SECRET, ConfigError, load_config
 
 # A test environment needs no SECRET_KEY and writes nothing under instance/.
 BASE = {"MEMBERSHIP_ENV": "test"}
 PRODUCTION = {"MEMBERSHIP_ENV": "production", "SECRET_KEY": "s" * 40, "STRIPE_WEBHOOK_SECRET": "whsec_live",
               "STRIPE_SECRET_KEY": "sk_live_x"}
+
+
+@pytest.fixture(autouse=True)
+def instance_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Settings outside test mode create instance/ for the default SQLite files: keep it out of the checkout."""
+    instance = tmp_path / "instance"
+    monkeypatch.setattr(config_module, "INSTANCE_DIR", instance)
+    return instance
 
 
 def config(**env: str) -> dict:
@@ -17,7 +28,7 @@ def config(**env: str) -> dict:
 
 def test_defaults_run_offline_on_sqlite_with_the_sandbox():
     settings = config()
-    assert settings["DATABASE_URL"] == f"sqlite:///{INSTANCE_DIR / 'membership.sqlite3'}"
+    assert settings["DATABASE_URL"] == f"sqlite:///{config_module.INSTANCE_DIR / 'membership.sqlite3'}"
     assert settings["BILLING_BACKEND"] == "sandbox"
     assert settings["STRIPE_WEBHOOK_SECRETS"] == [SANDBOX_WEBHOOK_SECRET]
     assert settings["STRIPE_API_BASE"] == "http://127.0.0.1:5000/_sandbox"
@@ -110,7 +121,47 @@ def test_env_example_lists_every_setting_the_service_reads():
     from pathlib import Path
 
     root = Path(__file__).resolve().parent.parent
-    read = set(re.findall(r'get\("([A-Z][A-Z0-9_]+)"', (root / "service" / "config.py").read_text()))
+    # os.environ.get("...") and the readers env.str/int/bool/choice("...").
+    pattern = r'\b(?:get|str|int|bool|choice)\("([A-Z][A-Z0-9_]+)"'
+    read = set(re.findall(pattern, (root / "service" / "config.py").read_text()))
     listed = set(re.findall(r"^#?\s*([A-Z][A-Z0-9_]+)=", (root / ".env.example").read_text(), re.MULTILINE))
     assert read, "no settings found: the pattern is stale"
     assert read - listed == set(), "settings missing from .env.example"
+
+
+# --- folders for local SQLite files -------------------------------------------------
+
+
+def test_the_sandbox_state_folder_is_created_when_the_sandbox_runs(tmp_path):
+    state = tmp_path / "not" / "yet" / "sandbox.sqlite3"
+    load_config(environ={"SECRET_KEY": "k", "DATABASE_URL": f"sqlite:///{tmp_path / 'm.sqlite3'}",
+                         "SANDBOX_DB": str(state)})
+    assert state.parent.is_dir()
+    assert not state.exists()  # only its folder: the sandbox creates the file
+
+
+def test_the_sandbox_state_folder_is_left_alone_with_stripe(tmp_path):
+    state = tmp_path / "unused" / "sandbox.sqlite3"
+    settings = load_config(environ={"SECRET_KEY": "k", "DATABASE_URL": f"sqlite:///{tmp_path / 'm.sqlite3'}",
+                                    "STRIPE_SECRET_KEY": "sk_test_abc", "SANDBOX_DB": str(state)})
+    assert settings["BILLING_BACKEND"] == "stripe"
+    assert not state.parent.exists()
+
+
+def test_the_instance_folder_is_created_for_the_default_database_and_sandbox(instance_dir):
+    settings = load_config(environ={"SECRET_KEY": "k"})
+    assert settings["DATABASE_URL"] == f"sqlite:///{instance_dir / 'membership.sqlite3'}"
+    assert Path(settings["SANDBOX_DB"]).parent == instance_dir
+    assert instance_dir.is_dir() and list(instance_dir.iterdir()) == []
+
+
+def test_test_settings_create_no_folders(tmp_path):
+    config(SANDBOX_DB=str(tmp_path / "state" / "sandbox.sqlite3"))
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_folder_that_cannot_be_created_is_a_configuration_error(tmp_path):
+    (tmp_path / "file").write_text("")
+    with pytest.raises(ConfigError, match="SANDBOX_DB"):
+        load_config(environ={"SECRET_KEY": "k", "DATABASE_URL": f"sqlite:///{tmp_path / 'm.sqlite3'}",
+                             "SANDBOX_DB": str(tmp_path / "file" / "sandbox.sqlite3")})

@@ -1,0 +1,141 @@
+"""Plans, subscriptions and invoices, mirrored from Stripe under their unique ids."""
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from service.db import Base, str_enum, utcnow
+
+if TYPE_CHECKING:
+    from service.models.member import Member  # for type checking only: the relationship is named by string
+
+
+class Interval(enum.StrEnum):
+    MONTH = "month"
+    YEAR = "year"
+
+
+class SubscriptionStatus(enum.StrEnum):
+    """Stripe's eight subscription statuses (API version 2026-10-28)."""
+
+    ACTIVE = "active"
+    CANCELED = "canceled"
+    INCOMPLETE = "incomplete"
+    INCOMPLETE_EXPIRED = "incomplete_expired"
+    PAST_DUE = "past_due"
+    PAUSED = "paused"
+    TRIALING = "trialing"
+    UNPAID = "unpaid"
+
+
+class InvoiceStatus(enum.StrEnum):
+    DRAFT = "draft"
+    OPEN = "open"
+    PAID = "paid"
+    UNCOLLECTIBLE = "uncollectible"
+    VOID = "void"
+
+
+class Plan(Base):
+    """What a reader can choose. Amounts are integers in minor units (cents)."""
+
+    __tablename__ = "plans"
+    __table_args__ = (
+        CheckConstraint("amount > 0", name="amount_positive"),
+        CheckConstraint("min_amount >= 0", name="min_amount_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(50), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    amount: Mapped[int] = mapped_column(Integer)
+    currency: Mapped[str] = mapped_column(String(3))
+    interval: Mapped[Interval] = mapped_column(str_enum(Interval, "plan_interval"))
+    # Pay-what-you-want plans take the reader's amount, at least min_amount.
+    pay_what_you_want: Mapped[bool] = mapped_column(Boolean, default=False)
+    min_amount: Mapped[int] = mapped_column(Integer, default=0)
+    stripe_lookup_key: Mapped[str] = mapped_column(String(200), unique=True)
+    stripe_product_id: Mapped[str | None] = mapped_column(String(255))
+    stripe_price_id: Mapped[str | None] = mapped_column(String(255), unique=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    sort_order: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Subscription(Base):
+    __tablename__ = "subscriptions"
+    # Staff search by plan: EXISTS (a subscription on this plan) for each member.
+    __table_args__ = (Index("ix_subscriptions_plan_member", "plan_id", "member_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), index=True)
+    plan_id: Mapped[int | None] = mapped_column(ForeignKey("plans.id"))
+    stripe_subscription_id: Mapped[str] = mapped_column(String(255), unique=True)
+    status: Mapped[SubscriptionStatus] = mapped_column(
+        str_enum(SubscriptionStatus, "subscription_status")
+    )
+    amount: Mapped[int] = mapped_column(Integer)
+    currency: Mapped[str] = mapped_column(String(3))
+    interval: Mapped[Interval] = mapped_column(str_enum(Interval, "subscription_interval"))
+    current_period_end: Mapped[datetime | None]
+    cancel_at_period_end: Mapped[bool] = mapped_column(Boolean, default=False)
+    canceled_at: Mapped[datetime | None]
+    ended_at: Mapped[datetime | None]
+    # Stripe's own creation time of the subscription, to order a member's subscriptions.
+    stripe_created_at: Mapped[datetime]
+    # When this row was last read from Stripe; an older snapshot never overwrites it.
+    synced_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    member: Mapped[Member] = relationship(back_populates="subscriptions")
+    plan: Mapped[Plan | None] = relationship(lazy="joined")
+
+
+class Invoice(Base):
+    __tablename__ = "invoices"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), index=True)
+    subscription_id: Mapped[int | None] = mapped_column(ForeignKey("subscriptions.id"), index=True)
+    stripe_invoice_id: Mapped[str] = mapped_column(String(255), unique=True)
+    status: Mapped[InvoiceStatus] = mapped_column(str_enum(InvoiceStatus, "invoice_status"))
+    amount_due: Mapped[int] = mapped_column(Integer)
+    amount_paid: Mapped[int] = mapped_column(Integer, default=0)
+    currency: Mapped[str] = mapped_column(String(3))
+    billing_reason: Mapped[str | None] = mapped_column(String(50))
+    attempt_count: Mapped[int] = mapped_column(Integer, default=0)
+    hosted_invoice_url: Mapped[str | None] = mapped_column(String(2000))
+    stripe_created_at: Mapped[datetime]
+    paid_at: Mapped[datetime | None]
+    synced_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class IssueKind(enum.StrEnum):
+    REFUND = "refund"
+    DISPUTE = "dispute"
+    DUPLICATE_SUBSCRIPTION = "duplicate_subscription"
+
+
+class BillingIssue(Base):
+    """Something about a member's money that staff should look at: a refund, a dispute,
+    or two subscriptions granting access at once. Recorded once per Stripe object."""
+
+    __tablename__ = "billing_issues"
+    __table_args__ = (UniqueConstraint("kind", "stripe_object_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[IssueKind] = mapped_column(str_enum(IssueKind, "billing_issue_kind"))
+    # re_/ch_ for refunds, dp_ for disputes, sub_ for duplicate subscriptions.
+    stripe_object_id: Mapped[str] = mapped_column(String(255))
+    amount: Mapped[int | None] = mapped_column(Integer)
+    currency: Mapped[str | None] = mapped_column(String(3))
+    detail: Mapped[str] = mapped_column(Text, default="")
+    stripe_event_id: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    resolved_at: Mapped[datetime | None]
