@@ -66,7 +66,7 @@ def seed(env: dict[str, str], target_events: int, sandbox: str) -> int:
     http = requests.Session()
     members = 0
     with app.app_context():
-        gateway = app.extensions["billing"]
+        gateway = app.extensions["payments"]
         price = gateway.ensure_price(lookup_key="membership_monthly_5", product_name="Membership: Monthly",
                                      amount=500, currency="usd", interval="month")
 

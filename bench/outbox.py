@@ -5,7 +5,7 @@
 Uses PostgreSQL (a scratch database it creates and migrates), the Mailchimp
 provider pointed at a stub HTTP server on loopback that answers each PUT at
 once (one write per response, TCP_NODELAY, keep-alive), and real worker
-processes each running `deliver_due` with their own connections. Appends its
+processes each running `deliver_outbox` with their own connections. Appends its
 figures to bench/RESULTS.md.
 """
 from __future__ import annotations
@@ -93,12 +93,12 @@ def fill(app, rows: int) -> None:
 
 def work(config: dict[str, object], start: mp.Event) -> None:  # type: ignore[valid-type]
     from service import create_app
-    from service.domain.outbox import deliver_due
+    from service.jobs import deliver_outbox
 
     app = create_app(config)
     with app.app_context():
         start.wait()
-        while deliver_due(200):
+        while deliver_outbox(200):
             pass
 
 

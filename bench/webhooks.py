@@ -51,7 +51,7 @@ def seed_members(env: dict[str, str], count: int) -> list[tuple[str, str, int]]:
     app = create_app(env)
     out = []
     with app.app_context():
-        gateway = app.extensions["billing"]
+        gateway = app.extensions["payments"]
         price = gateway.ensure_price(lookup_key="membership_monthly_5", product_name="Membership: Monthly",
                                      amount=500, currency="usd", interval="month")
         http = requests.Session()

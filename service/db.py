@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, MetaData
+from sqlalchemy import JSON, DateTime, Enum, MetaData
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
@@ -57,8 +57,6 @@ class Base(DeclarativeBase):
 
 def str_enum(enum_cls: type, name: str) -> Any:
     """A portable enum column: stored as its string values, checked by a constraint."""
-    from sqlalchemy import Enum
-
     return Enum(
         enum_cls,
         name=name,

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Flask, current_app
 from flask.globals import app_ctx
@@ -96,22 +97,6 @@ def init_extensions(app: Flask) -> None:
     login_manager.init_app(app)
     init_security_headers(app)
     login_manager.session_protection = "strong"
-    login_manager.user_loader(_load_user)
-
-
-def _load_user(user_id: str) -> Any:
-    """Session ids are "<kind>:<id>", so staff and readers can never be confused."""
-    from service.domain.members.signin import SignedInReader
-    from service.models import Member, StaffUser
-
-    kind, _, raw_id = user_id.partition(":")
-    if kind == "staff" and raw_id.isdigit():
-        user = db.session.get(StaffUser, int(raw_id))
-        return user if user is not None and user.active else None
-    if kind == "member" and raw_id.isdigit():
-        member = db.session.get(Member, int(raw_id))
-        return SignedInReader(member) if member is not None else None
-    return None
 
 
 # Where readers are sent by a form post that answers with a redirect: Stripe's hosted pages.
@@ -126,8 +111,6 @@ def init_security_headers(app: Flask) -> None:
     sandbox's). HTTPS redirects are the proxy's job (health checks come over
     plain HTTP); HSTS is sent on HTTPS requests.
     """
-    from urllib.parse import urlsplit
-
     stripe_base = urlsplit(app.config.get("STRIPE_API_BASE") or "")
     form_targets = ["'self'", *STRIPE_HOSTED]
     if stripe_base.scheme and stripe_base.netloc:

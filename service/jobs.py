@@ -1,68 +1,195 @@
-"""`membership worker`: runs the background jobs in a loop until told to stop.
+"""Background work and its transactions: "each item in its own transaction".
 
-JOBS is the table of jobs. A job is a callable `job(now) -> int` that does
-one bounded pass of work, commits its own transactions, and returns how many
-items it handled (0 when idle). To add one, append to the table:
+`run_each` is the one place that rule lives: for each item, do the work and
+commit; on failure roll back, record the failure (and commit that), and go on.
+The webhook inbox, the outbox, reconcile and the worker's jobs all go through
+it, so domain code only flushes.
 
-    JOBS["inbox_retry"] = retry_due_events
-
-The worker runs every job in turn; when a whole pass handled nothing it sleeps
-for `interval` seconds. A job that raises is logged and rolled back, and the
-others still run. SIGTERM or SIGINT stops it after the current job. Any
-number of workers may run against PostgreSQL (the jobs claim rows with
-SKIP LOCKED); on SQLite run one.
+`membership worker` runs the jobs in JOBS in a loop until told to stop. A job
+is a callable `job(now) -> int` that does one bounded pass of work and returns
+how many items it handled (0 when idle). The worker runs every job in turn;
+when a whole pass handled nothing it sleeps for `interval` seconds. A job that
+raises is logged and rolled back, and the others still run. SIGTERM or SIGINT
+stops it after the current job. Any number of workers may run against
+PostgreSQL (the jobs claim rows with SKIP LOCKED); on SQLite run one.
 """
 from __future__ import annotations
 
 import logging
 import signal
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime, timedelta
+from itertools import islice
+from typing import TypeVar
+
+from flask import current_app
 
 from service.db import utcnow
+from service.domain import outbox
+from service.domain.billing import inbox
+from service.domain.billing import reconcile as reconciling
+from service.domain.members.expiry import expire_ended_access
 from service.extensions import db
+from service.gateways import payments
+from service.gateways.stripe_gateway import StripeGateway
 from service.logs import log_event
+from service.models import InboxStatus, OutboxMessage, StripeEvent
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
+R = TypeVar("R")
 Job = Callable[[datetime], int]
 OUTBOX_BATCH = 200
 
 
-def deliver_outbox(now: datetime) -> int:
-    from service.domain.outbox import deliver_due
-
-    return deliver_due(limit=OUTBOX_BATCH)
+# --- the runner ---------------------------------------------------------------------
 
 
-def expire_newsletter_access(now: datetime) -> int:
-    from service.domain.newsletter.subscriptions import expire_ended_access
+def run_one(work: Callable[[], R], on_failure: Callable[[Exception], None]) -> R | None:
+    """Do `work` and commit. On failure roll back, call `on_failure` (which records it) and
+    commit that; returns None then. A failure while recording propagates: nothing is lost
+    silently (a webhook request answers 5xx, and Stripe retries)."""
+    try:
+        result = work()
+        db.session.commit()
+        return result
+    except Exception as exc:  # noqa: BLE001 - any failure is recorded, then retried
+        db.session.rollback()
+        on_failure(exc)
+        db.session.commit()
+        return None
 
-    return expire_ended_access(now)
+
+def run_each(items: Iterable[T], work: Callable[[T], object], *,
+             on_failure: Callable[[T, Exception], None] | None = None, limit: int | None = None,
+             tick: Callable[[], None] = lambda: None) -> int:
+    """Each item in its own transaction; returns how many items were taken.
+
+    `items` may claim rows lazily (a generator that locks the next row): it is
+    advanced only after the previous item's transaction has ended, and not past
+    `limit`. The read that finds no more work is ended too.
+    """
+    taken = 0
+    for item in islice(items, limit):
+        taken += 1
+        run_one(lambda item=item: work(item), lambda exc, item=item: _failed(item, exc, on_failure))
+        tick()
+    db.session.rollback()  # ends the read that found no more work; everything else is committed
+    return taken
+
+
+def _failed(item: T, exc: Exception, on_failure: Callable[[T, Exception], None] | None) -> None:
+    if on_failure is not None:
+        on_failure(item, exc)
+    else:
+        log_event(logger, "job.item_failed", level=logging.WARNING, error=type(exc).__name__)
+
+
+# --- the webhook inbox ----------------------------------------------------------------
+
+
+def apply_event(stripe_event_id: str, gateway: StripeGateway, now: datetime,
+                row: StripeEvent | None = None) -> InboxStatus:
+    """Apply one stored event in its own transaction; a failure is recorded (and committed) instead."""
+    status = run_one(lambda: inbox.apply(stripe_event_id, gateway, now, row),
+                     lambda exc: inbox.record_failure(stripe_event_id, exc, now))
+    return InboxStatus.FAILED if status is None else status
+
+
+def retry_events(now: datetime, gateway: StripeGateway, limit: int = 100, *, include_not_due: bool = False,
+                 received_after: timedelta = inbox.STUCK_AFTER) -> int:
+    """Apply waiting events (failed and due again, or stored and never applied), each in its own
+    transaction. Returns how many were tried."""
+    waiting = inbox.waiting_events(now, include_not_due=include_not_due, received_after=received_after)
+    return run_each(waiting, lambda row: apply_event(row.stripe_event_id, gateway, now, row), limit=limit)
+
+
+# --- the outbox -----------------------------------------------------------------------
+
+
+def _due_messages(now: datetime | None, keys: Iterable[str] | None) -> Iterator[tuple[OutboxMessage, datetime]]:
+    while True:
+        when = now or utcnow()
+        message = outbox.claim_next(when, keys)
+        if message is None:
+            return
+        yield message, when
+
+
+def deliver_outbox(limit: int = 100, now: datetime | None = None, *, keys: Iterable[str] | None = None) -> int:
+    """Deliver up to `limit` due rows, each in its own transaction (one failure undoes nothing
+    else). `keys` restricts delivery to rows with those keys (a web request's own rows).
+    Returns how many were attempted."""
+    keys = list(keys) if keys is not None else None
+    return run_each(_due_messages(now, keys), lambda claimed: outbox.deliver(*claimed), limit=limit)
+
+
+def deliver_queued() -> int:
+    """Best effort: deliver what this session enqueued, right after its commit. Never raises."""
+    keys = db.session.info.pop(outbox.PENDING_KEYS, None)
+    if not keys or not current_app.config["OUTBOX_DELIVER_INLINE"]:
+        return 0
+    try:
+        return deliver_outbox(limit=len(keys) * 5, keys=keys)
+    except Exception as exc:  # noqa: BLE001 - the worker delivers whatever this misses
+        db.session.rollback()
+        log_event(logger, "outbox.inline_failed", level=logging.ERROR, exc_info=exc)
+        return 0
+
+
+# --- reconcile ------------------------------------------------------------------------
+
+
+def reconcile(gateway: StripeGateway, now: datetime, *,
+              tick: Callable[[str], None] = lambda _: None) -> reconciling.Report:
+    """Re-sync every subscription on the account (one transaction each), then store and apply
+    the events of the last 30 days that never reached the inbox."""
+    report = reconciling.Report()
+    report.subscriptions = run_each(
+        gateway.list_subscriptions(), lambda sub: reconciling.reconcile_subscription(sub, now, report),
+        on_failure=lambda sub, exc: reconciling.subscription_failed(sub, exc, report),
+        tick=lambda: tick("subscriptions"))
+    for event in list(reconciling.missed_events(gateway, now)):
+        report.events_missing += 1
+        inbox.store(event, now)
+        db.session.commit()
+        report.events_applied += apply_event(event["id"], gateway, now) is not InboxStatus.FAILED
+        tick("events")
+    return reconciling.finished(report)
+
+
+# --- the worker's jobs ----------------------------------------------------------------
 
 
 def retry_inbox(now: datetime) -> int:
     """Apply Stripe events whose apply failed (when due again) or that were stored and never applied."""
-    from flask import current_app
-
-    from service.domain.billing.inbox import STUCK_AFTER, retry_due
-    from service.gateways import billing
-
     # When webhooks are only stored, applying them is this job's work, at once.
     inline = current_app.config["WEBHOOK_APPLY_INLINE"]
-    return retry_due(now, billing(), received_after=STUCK_AFTER if inline else timedelta(0))
+    return retry_events(now, payments(), received_after=inbox.STUCK_AFTER if inline else timedelta(0))
+
+
+def deliver_due_outbox(now: datetime) -> int:
+    return deliver_outbox(limit=OUTBOX_BATCH)
+
+
+def expire_access(now: datetime) -> int:
+    """Access that ended by time alone; one transaction for the batch (it locks only those members)."""
+    changed = expire_ended_access(now)
+    db.session.commit()
+    return changed
 
 
 def purge_outbox(now: datetime) -> int:
-    from service.domain.outbox import purge_delivered
-
-    return purge_delivered(now)
+    purged = outbox.purge_delivered(now)
+    db.session.commit()
+    return purged
 
 
 JOBS: dict[str, Job] = {
     "inbox": retry_inbox,
-    "outbox": deliver_outbox,
-    "newsletter_access": expire_newsletter_access,
+    "outbox": deliver_due_outbox,
+    "newsletter_access": expire_access,
     "outbox_retention": purge_outbox,
 }
 

@@ -192,3 +192,33 @@ def test_each_list_can_have_its_own_provider_list(cli, db_session):
     assert "(MAILCHIMP_LIST_ID)" in listing.output  # the digest still falls back to the default
     unknown = cli("newsletters", "set-provider-list", "no-such-list", "x")
     assert unknown.exit_code != 0 and "no-such-list" in unknown.output
+
+
+def test_a_refused_command_in_a_real_process_ends_in_one_line(run):
+    """A DomainError from a command (weak password, existing user) is one line on stderr and
+    exit 1 in the installed script too, not a traceback from outside the app context."""
+    assert run("db", "upgrade").returncode == 0
+    weak = run("staff", "create", "ops@newsroom.example", "--role", "admin", "--password-stdin", input="short\n")
+    assert weak.returncode == 1
+    assert "Traceback" not in weak.stderr and "application context" not in weak.stderr
+    assert weak.stderr.startswith("Error: ") and len(weak.stderr.strip().splitlines()) == 1
+    assert "password" in weak.stderr.lower()
+
+    assert run("staff", "create", "ops@newsroom.example", "--role", "admin", "--password-stdin",
+               input=PASSWORD + "\n").returncode == 0
+    again = run("staff", "create", "OPS@newsroom.example", "--role", "viewer", "--password-stdin",
+                input=PASSWORD + "\n")
+    assert again.returncode == 1
+    assert "Traceback" not in again.stderr
+    assert again.stderr.startswith("Error: ") and len(again.stderr.strip().splitlines()) == 1
+
+
+def test_a_refused_command_writes_nothing(run):
+    """The command's transaction is rolled back: a refused token for an unknown user leaves no row,
+    and the next command still works on the same database."""
+    assert run("db", "upgrade").returncode == 0
+    refused = run("token", "create", "nobody@newsroom.example")
+    assert refused.returncode == 1 and "Traceback" not in refused.stderr
+    assert run("staff", "create", "ops@newsroom.example", "--role", "admin", "--password-stdin",
+               input=PASSWORD + "\n").returncode == 0
+    assert run("token", "create", "ops@newsroom.example").stdout.startswith("mbr_")

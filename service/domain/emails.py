@@ -13,11 +13,19 @@ from typing import Any
 from flask import current_app, render_template
 
 from service.domain.newsletter.links import confirm_url, one_click_url, unsubscribe_url
-from service.domain.outbox import enqueue
+from service.domain.newsletter.lists import MEMBERS_LIST
+from service.domain.outbox import enqueue, handles
+from service.gateways import mailer
 from service.gateways.mail import Email
 from service.models import Member, Newsletter, OutboxMessage
 
 EMAIL_TOPIC = "email"
+
+
+@handles(EMAIL_TOPIC)
+def send(payload: dict[str, Any]) -> None:
+    """Outbox handler: send one queued email through the mail gateway."""
+    mailer().send(Email.from_payload(payload))
 
 
 def _render(template: str, **context: Any) -> tuple[str, str]:
@@ -37,8 +45,6 @@ def _member_email(member: Member, kind: str, subject: str, dedupe_key: str, **co
 
 def queue_welcome(member: Member) -> OutboxMessage | None:
     """Welcome on first activation; once ever per member (dedupe `welcome:{member.id}`)."""
-    from service.domain.newsletter.subscriptions import MEMBERS_LIST
-
     return _member_email(member, "welcome", "Welcome, and thank you for becoming a member",
                          f"welcome:{member.id}", digest_unsubscribe_url=unsubscribe_url(member.email, MEMBERS_LIST))
 

@@ -4,8 +4,8 @@ Domain code calls `enqueue` inside its own transaction (it flushes, never
 commits), so an email or a list change exists exactly when the change that
 caused it was committed. Delivery happens later, at least once:
 
-- `deliver_due` (the worker, and right after a web request's commit) claims
-  due rows one at a time with `SELECT ... FOR UPDATE SKIP LOCKED` on
+- `service.jobs.deliver_outbox` (the worker, and right after a web request's
+  commit) claims due rows one at a time (`claim_next`) with `SELECT ... FOR UPDATE SKIP LOCKED` on
   PostgreSQL, so any number of workers share a backlog and each row is
   delivered by one of them. SQLite has no row locks: run a single worker there.
 - Rows with the same `key` go out in id order: a row waits while an older row
@@ -14,8 +14,10 @@ caused it was committed. Delivery happens later, at least once:
   OUTBOX_MAX_ATTEMPTS, or at once for a permanent failure, the row is `dead`
   with the reason, for staff to see and `retry_dead`.
 
-Handlers are a table by topic. A handler gets the payload and returns, or
-raises; an exception whose `permanent` attribute is true goes straight to dead.
+Handlers are a table by topic, filled by `@handles(topic)` where each topic is
+defined (emails, newsletter provider sync). A handler gets the payload and
+returns, or raises; an exception whose `permanent` attribute is true goes
+straight to dead. Everything here flushes; the job runner commits.
 """
 from __future__ import annotations
 
@@ -40,23 +42,17 @@ Handler = Callable[[dict[str, Any]], None]
 PENDING_KEYS = "outbox_pending_keys"  # session.info: keys enqueued in this transaction
 
 
-def _send_email(payload: dict[str, Any]) -> None:
-    from service.gateways import mailer
-    from service.gateways.mail import Email
-
-    mailer().send(Email.from_payload(payload))
+HANDLERS: dict[str, Handler] = {}
 
 
-def _sync_newsletter(payload: dict[str, Any]) -> None:
-    from service.domain.newsletter.lists import deliver_sync
-
-    deliver_sync(payload)
-
-
-HANDLERS: dict[str, Handler] = {
-    "email": _send_email,
-    "newsletter.sync": _sync_newsletter,
-}
+def handles(topic: str) -> Callable[[Handler], Handler]:
+    """Register the function that delivers a topic's rows; the module that enqueues the topic
+    defines (or imports) its handler, so a topic can never be queued without one."""
+    def register(handler: Handler) -> Handler:
+        if HANDLERS.setdefault(topic, handler) is not handler:
+            raise ValueError(f"outbox topic {topic!r} has a handler already")
+        return handler
+    return register
 
 
 def enqueue(topic: str, key: str, payload: dict[str, Any], dedupe_key: str | None = None,
@@ -121,7 +117,7 @@ def backoff(attempts: int, *, base: int | None = None, cap: int | None = None) -
     return timedelta(seconds=delay * random.uniform(0.75, 1.0))
 
 
-def _deliver(message: OutboxMessage, now: datetime) -> bool:
+def deliver(message: OutboxMessage, now: datetime) -> bool:
     """Run the handler and record the outcome on the row. Returns whether it was delivered."""
     try:
         HANDLERS[message.topic](message.payload)
@@ -148,38 +144,6 @@ def _record_failure(message: OutboxMessage, exc: Exception, now: datetime) -> No
     message.next_attempt_at = now + backoff(message.attempts)
     log_event(logger, "outbox.failed", level=logging.WARNING, outbox_id=message.id, topic=message.topic,
               attempts=message.attempts, error=type(exc).__name__, retry_at=message.next_attempt_at.isoformat())
-
-
-def deliver_due(limit: int = 100, now: datetime | None = None, *, keys: Iterable[str] | None = None) -> int:
-    """Deliver up to `limit` due rows, each in its own transaction. Returns how many were attempted.
-
-    Commits (one row per commit, so one failure undoes nothing else). `keys`
-    restricts delivery to rows with those keys (the web request's own rows).
-    """
-    done = 0
-    while done < limit:
-        when = now or utcnow()
-        message = claim_next(when, keys)
-        if message is None:
-            db.session.commit()  # ends the read; nothing of ours is pending
-            break
-        _deliver(message, when)
-        db.session.commit()
-        done += 1
-    return done
-
-
-def deliver_after_commit() -> int:
-    """Best effort: deliver what this session enqueued, right after its commit. Never raises."""
-    keys = db.session.info.pop(PENDING_KEYS, None)
-    if not keys or not current_app.config["OUTBOX_DELIVER_INLINE"]:
-        return 0
-    try:
-        return deliver_due(limit=len(keys) * 5, keys=keys)
-    except Exception as exc:  # noqa: BLE001 - the worker delivers whatever this misses
-        db.session.rollback()
-        log_event(logger, "outbox.inline_failed", level=logging.ERROR, exc_info=exc)
-        return 0
 
 
 def retry_dead(ids: Iterable[int] | None = None, now: datetime | None = None) -> int:
@@ -223,6 +187,4 @@ def purge_delivered(now: datetime, batch: int = 1000) -> int:
     cutoff = now - timedelta(days=current_app.config["OUTBOX_RETENTION_DAYS"])
     ids = select(OutboxMessage.id).where(OutboxMessage.status == OutboxStatus.DELIVERED,
                                          OutboxMessage.delivered_at < cutoff).limit(batch)
-    purged = db.session.execute(delete(OutboxMessage).where(OutboxMessage.id.in_(ids.scalar_subquery()))).rowcount
-    db.session.commit()
-    return purged
+    return db.session.execute(delete(OutboxMessage).where(OutboxMessage.id.in_(ids.scalar_subquery()))).rowcount

@@ -2,29 +2,31 @@
 settings when the app starts and injected through `app.extensions`."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Any
 
 from flask import Flask, current_app
 
-if TYPE_CHECKING:
-    from service.gateways.mail import MailGateway
-    from service.gateways.newsletter import NewsletterProvider
-    from service.gateways.stripe_gateway import StripeGateway
+from service.gateways.mail import MailGateway, mail_from_config
+from service.gateways.newsletter import LocalProvider, NewsletterProvider
+from service.gateways.newsletter_mailchimp import MailchimpProvider
+from service.gateways.stripe_gateway import StripeGateway
 
 
 def init_gateways(app: Flask) -> None:
-    from service.gateways.mail import mail_from_config
-    from service.gateways.newsletter import provider_from_config
-    from service.gateways.stripe_gateway import StripeGateway
-
-    app.extensions["billing"] = StripeGateway.from_config(app.config)
+    app.extensions["payments"] = StripeGateway.from_config(app.config)
     app.extensions["mail"] = mail_from_config(app.config)
     app.extensions["newsletter"] = provider_from_config(app.config)
 
 
-def billing() -> StripeGateway:
-    """The billing gateway of the current app (Stripe, or the sandbox through the same SDK)."""
-    return current_app.extensions["billing"]
+def provider_from_config(config: dict[str, Any]) -> NewsletterProvider:
+    if config["NEWSLETTER_PROVIDER"] == "mailchimp":
+        return MailchimpProvider.from_config(config)
+    return LocalProvider()
+
+
+def payments() -> StripeGateway:
+    """The payments gateway of the current app (Stripe, or the sandbox through the same SDK)."""
+    return current_app.extensions["payments"]
 
 
 def mailer() -> MailGateway:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 from service.logs import log_event
 
@@ -55,11 +55,3 @@ class LocalProvider:
 
     def remove(self, subscriber: Subscriber, *, reason: str) -> None:
         log_event(logger, "newsletter.local_remove", list=subscriber.list_slug, reason=reason, level=logging.DEBUG)
-
-
-def provider_from_config(config: dict[str, Any]) -> NewsletterProvider:
-    if config["NEWSLETTER_PROVIDER"] == "mailchimp":
-        from service.gateways.newsletter_mailchimp import MailchimpProvider
-
-        return MailchimpProvider.from_config(config)
-    return LocalProvider()

@@ -1,14 +1,4 @@
 """All models, imported here so that metadata and Alembic see every table."""
-from service.models.billing import (
-    BillingIssue,
-    Interval,
-    Invoice,
-    InvoiceStatus,
-    IssueKind,
-    Plan,
-    Subscription,
-    SubscriptionStatus,
-)
 from service.models.events import InboxStatus, OutboxMessage, OutboxStatus, StripeEvent
 from service.models.member import ActivityKind, Member, MemberActivity, MemberStatus, normalize_email
 from service.models.newsletter import (
@@ -21,6 +11,16 @@ from service.models.newsletter import (
 )
 from service.models.reader import CheckoutAttempt, SigninToken
 from service.models.staff import ApiToken, AuditEntry, Role, StaffUser, TokenScope
+from service.models.subscriptions import (
+    BillingIssue,
+    Interval,
+    Invoice,
+    InvoiceStatus,
+    IssueKind,
+    Plan,
+    Subscription,
+    SubscriptionStatus,
+)
 
 __all__ = [
     "ActivityKind",

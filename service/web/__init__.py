@@ -9,17 +9,19 @@ from flask import Flask, Response, g, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter, Map
 
-from service.domain.outbox import deliver_after_commit
+from service.domain.members.signin import SignedInReader
 from service.errors import DomainError
-from service.extensions import db
+from service.extensions import db, login_manager
+from service.jobs import deliver_queued
+from service.models import Member, StaffUser
 from service.web.account import bp as account_bp
 from service.web.api import bp as api_bp
 from service.web.ops import bp as ops_bp
-from service.web.public.newsletters import bp as newsletters_bp
 from service.web.public.home import bp as home_bp
 from service.web.public.join import bp as join_bp
-from service.web.staff import bp as staff_bp
+from service.web.public.newsletters import bp as newsletters_bp
 from service.web.public.signin import bp as signin_bp
+from service.web.staff import bp as staff_bp
 from service.web.webhooks import bp as webhooks_bp
 
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
@@ -47,10 +49,23 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(home_bp)
     app.register_blueprint(signin_bp)
     app.register_blueprint(account_bp)
+    login_manager.user_loader(load_user)
     app.before_request(_assign_request_id)
     app.before_request(_refuse_nul_characters)
     app.after_request(_commit)
     app.teardown_request(_rollback_on_error)
+
+
+def load_user(user_id: str) -> Any:
+    """Session ids are "<kind>:<id>", so staff and readers can never be confused."""
+    kind, _, raw_id = user_id.partition(":")
+    if kind == "staff" and raw_id.isdigit():
+        user = db.session.get(StaffUser, int(raw_id))
+        return user if user is not None and user.active else None
+    if kind == "member" and raw_id.isdigit():
+        member = db.session.get(Member, int(raw_id))
+        return SignedInReader(member) if member is not None else None
+    return None
 
 
 def _assign_request_id() -> None:
@@ -76,7 +91,7 @@ def _commit(response: Response) -> Response:
     (OUTBOX_DELIVER_INLINE); whatever fails is left to the worker.
     """
     db.session.commit()
-    deliver_after_commit()
+    deliver_queued()
     response.headers["X-Request-Id"] = g.get("request_id", "")
     return response
 

@@ -13,7 +13,7 @@ def development_app(app: Flask) -> Any:
     """The service, plus the sandbox at /_sandbox when BILLING_BACKEND is sandbox."""
     if app.config["BILLING_BACKEND"] != "sandbox":
         return app
-    import stripe_sandbox
+    import stripe_sandbox  # noqa: PLC0415 - development only: production never loads the sandbox
 
     sandbox = stripe_sandbox.create_app({
         "SANDBOX_DB": app.config["SANDBOX_DB"],

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 import pytest
 
 from service.domain import emails
-from service.domain.outbox import deliver_due
+from service.jobs import deliver_outbox
 from service.gateways.mail import mail_from_config
 from service.models import OutboxStatus
 from tests.factories import make_member
@@ -25,7 +25,7 @@ def test_welcome_is_sent_once_ever(db_session, inbox, app):
     member = make_member(name="Ada Lovelace")
     assert emails.queue_welcome(member) is not None
     assert emails.queue_welcome(member) is None
-    deliver_due(10)
+    deliver_outbox(10)
     [message] = inbox.to(member.email)
     assert message["From"] == app.config["MAIL_FROM"]
     assert message["Subject"] == "Welcome, and thank you for becoming a member"
@@ -42,7 +42,7 @@ def test_payment_failed_once_per_invoice_attempt_with_the_fix_link(db_session, i
     assert emails.queue_payment_failed(member, "in_1", 1, fix) is not None
     assert emails.queue_payment_failed(member, "in_1", 1, fix) is None
     assert emails.queue_payment_failed(member, "in_1", 2, fix) is not None
-    deliver_due(10)
+    deliver_outbox(10)
     messages = inbox.to(member.email)
     assert len(messages) == 2
     assert messages[0]["Subject"] == "Your membership payment didn't go through"
@@ -54,7 +54,7 @@ def test_membership_ended_once_per_end(db_session, inbox):
     ended = datetime(2026, 3, 9, 12, tzinfo=UTC)
     assert emails.queue_membership_ended(member, ended) is not None
     assert emails.queue_membership_ended(member, ended) is None
-    deliver_due(10)
+    deliver_outbox(10)
     [message] = inbox.to(member.email)
     assert message["Subject"] == "Your membership has ended"
     assert "ended on 9 March 2026" in body_text(message) and "welcome back" in body_text(message)
@@ -65,7 +65,7 @@ def test_list_emails_carry_one_click_unsubscribe_headers(db_session, inbox):
 
     newsletter = get_list("daily-headlines")
     emails.queue_list_email(newsletter, "reader@example.org", "Today's headlines", "Story one", "<p>Story one</p>")
-    deliver_due(10)
+    deliver_outbox(10)
     [message] = inbox.to("reader@example.org")
     header = message["List-Unsubscribe"]
     assert header.startswith("<http://localhost/newsletters/unsubscribe/") and header.endswith("/one-click>")
@@ -78,7 +78,7 @@ def test_an_smtp_outage_leaves_the_email_queued_for_later(db_session, app, monke
 
     monkeypatch.setitem(app.extensions, "mail", mail_from_config({**app.config, "MAIL_URL": f"smtp://127.0.0.1:{free_port()}"}))
     message = emails.queue_welcome(make_member())
-    deliver_due(10)
+    deliver_outbox(10)
     db_session.refresh(message)
     assert message.status is OutboxStatus.PENDING and message.attempts == 1
     assert message.last_error.startswith("MailError: SMTP unavailable")

@@ -8,8 +8,10 @@ from sqlalchemy import select
 
 from service.db import utcnow
 from service.domain.newsletter import subscriptions as nl
+from service.domain.newsletter.lists import MEMBERS_LIST, find_subscription, get_list
+from service.jobs import expire_access
 from service.domain.members.status import set_status
-from service.domain.outbox import deliver_due
+from service.jobs import deliver_outbox
 from service.gateways.newsletter import ProviderError
 from service.models import (
     ConsentAction,
@@ -26,7 +28,7 @@ READER = nl.Actor(ConsentSource.MEMBER, "203.0.113.9", "Mozilla/5.0 (test)")
 
 
 def digest(member):
-    sub = nl.find_subscription(nl.get_list(nl.MEMBERS_LIST), member.email, member.id)
+    sub = find_subscription(get_list(MEMBERS_LIST), member.email, member.id)
     return sub.status if sub is not None else None
 
 
@@ -34,7 +36,7 @@ def syncs(db_session, member) -> list[str]:
     """The statuses sent to the provider for this member's digest subscription, in order."""
     rows = db_session.scalars(select(OutboxMessage).where(OutboxMessage.topic == "newsletter.sync")
                               .order_by(OutboxMessage.id))
-    return [r.payload["status"] for r in rows if r.payload["email"] == member.email and r.payload["list"] == nl.MEMBERS_LIST]
+    return [r.payload["status"] for r in rows if r.payload["email"] == member.email and r.payload["list"] == MEMBERS_LIST]
 
 
 def consents(db_session, member) -> list[tuple[str, str]]:
@@ -73,7 +75,7 @@ def test_join_and_pay_enrols_once(db_session):
 
 def test_unsubscribe_then_renew_stays_unsubscribed_with_no_outbox_row_to_resubscribe(db_session):
     member = join_and_pay()
-    assert nl.unsubscribe(member.email, nl.MEMBERS_LIST, READER)
+    assert nl.unsubscribe(member.email, MEMBERS_LIST, READER)
     set_status(member, MemberStatus.PAST_DUE, utcnow())  # renewal failed, then paid
     set_status(member, MemberStatus.ACTIVE, utcnow())
     assert digest(member) is ListStatus.UNSUBSCRIBED
@@ -101,7 +103,7 @@ def test_rejoin_enrols_again(db_session):
 
 def test_unsubscribed_then_lapsed_then_rejoined_stays_unsubscribed(db_session):
     member = join_and_pay()
-    nl.unsubscribe(member.email, nl.MEMBERS_LIST, READER)
+    nl.unsubscribe(member.email, MEMBERS_LIST, READER)
     lapse(member)
     rejoin(member)
     assert digest(member) is ListStatus.UNSUBSCRIBED
@@ -113,10 +115,10 @@ def test_a_comp_enrols_and_its_end_removes_through_the_time_job(db_session):
     member = make_member(comp_since=now, comp_until=now + timedelta(days=30))
     set_status(member, MemberStatus.COMPED, now)
     assert digest(member) is ListStatus.SUBSCRIBED
-    assert nl.expire_ended_access(now + timedelta(days=29)) == 0
-    assert nl.expire_ended_access(now + timedelta(days=31)) == 1
+    assert expire_access(now + timedelta(days=29)) == 0
+    assert expire_access(now + timedelta(days=31)) == 1
     assert digest(member) is ListStatus.LAPSED
-    assert nl.expire_ended_access(now + timedelta(days=32)) == 0  # nothing more to do
+    assert expire_access(now + timedelta(days=32)) == 0  # nothing more to do
 
 
 def test_past_due_grace_running_out_removes(db_session, app):
@@ -125,8 +127,8 @@ def test_past_due_grace_running_out_removes(db_session, app):
     set_status(member, MemberStatus.PAST_DUE, now)
     assert digest(member) is ListStatus.SUBSCRIBED  # still within grace
     grace = app.config["PAST_DUE_GRACE_DAYS"]
-    assert nl.expire_ended_access(now + timedelta(days=grace - 1)) == 0
-    assert nl.expire_ended_access(now + timedelta(days=grace + 1)) == 1
+    assert expire_access(now + timedelta(days=grace - 1)) == 0
+    assert expire_access(now + timedelta(days=grace + 1)) == 1
     assert digest(member) is ListStatus.LAPSED
 
 
@@ -136,14 +138,14 @@ def test_a_cancelled_period_ending_removes(db_session):
     make_subscription(member, SubscriptionStatus.ACTIVE, period_end=now + timedelta(days=3), cancel_at_period_end=True)
     set_status(member, MemberStatus.ACTIVE, now)
     stays = join_and_pay(now)
-    assert nl.expire_ended_access(now + timedelta(days=4)) == 1
+    assert expire_access(now + timedelta(days=4)) == 1
     assert digest(member) is ListStatus.LAPSED and digest(stays) is ListStatus.SUBSCRIBED
 
 
 def test_resubscribe_undoes_an_unsubscribe(db_session):
     member = join_and_pay()
-    nl.unsubscribe(member.email, nl.MEMBERS_LIST, READER)
-    assert nl.resubscribe(member, nl.MEMBERS_LIST, ConsentSource.MEMBER, "198.51.100.1", "UA") is ListStatus.SUBSCRIBED
+    nl.unsubscribe(member.email, MEMBERS_LIST, READER)
+    assert nl.resubscribe(member, MEMBERS_LIST, ConsentSource.MEMBER, "198.51.100.1", "UA") is ListStatus.SUBSCRIBED
     assert syncs(db_session, member) == ["subscribed", "unsubscribed", "subscribed"]
     lapse(member)
     rejoin(member)
@@ -152,9 +154,9 @@ def test_resubscribe_undoes_an_unsubscribe(db_session):
 
 def test_resubscribing_without_access_waits_for_access(db_session):
     member = join_and_pay()
-    nl.unsubscribe(member.email, nl.MEMBERS_LIST, READER)
+    nl.unsubscribe(member.email, MEMBERS_LIST, READER)
     lapse(member)
-    assert nl.resubscribe(member, nl.MEMBERS_LIST, ConsentSource.MEMBER) is ListStatus.LAPSED
+    assert nl.resubscribe(member, MEMBERS_LIST, ConsentSource.MEMBER) is ListStatus.LAPSED
     rejoin(member)
     assert digest(member) is ListStatus.SUBSCRIBED
 
@@ -194,10 +196,10 @@ def test_provider_down_for_a_while_delivers_afterwards_in_order_per_member(db_se
     lapse(member, now)
     rejoin(member, now)
     for hour in range(1, 6):  # the worker keeps trying while the provider is down
-        deliver_due(100, now=now + timedelta(hours=hour))
+        deliver_outbox(100, now=now + timedelta(hours=hour))
     assert provider.calls == []
     provider.down = False
-    deliver_due(100, now=now + timedelta(days=2))
+    deliver_outbox(100, now=now + timedelta(days=2))
     mine = [what for what, email in provider.calls if email == member.email]
     assert mine == ["upsert", "remove:lapsed", "upsert"]
     assert [what for what, email in provider.calls if email == other.email] == ["upsert"]
@@ -209,7 +211,7 @@ def test_a_comp_ending_by_time_moves_the_member_to_lapsed_with_a_reason(db_sessi
     now = utcnow()
     member = make_member(comp_since=now, comp_until=now + timedelta(days=30))
     set_status(member, MemberStatus.COMPED, now)
-    nl.expire_ended_access(now + timedelta(days=31))
+    expire_access(now + timedelta(days=31))
     assert member.status is MemberStatus.LAPSED
     last = db_session.scalars(select(MemberActivity).where(MemberActivity.member_id == member.id)
                               .order_by(MemberActivity.id.desc())).first()

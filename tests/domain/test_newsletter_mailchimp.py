@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from service.db import utcnow
 from service.domain.newsletter import subscriptions as nl
-from service.domain.outbox import deliver_due
+from service.jobs import deliver_outbox
 from service.gateways.newsletter import Subscriber
 from service.gateways.newsletter_mailchimp import MailchimpProvider, api_base_for_key, subscriber_hash
 from service.models import OutboxMessage, OutboxStatus
@@ -127,18 +127,18 @@ def test_the_outbox_drives_mailchimp_retrying_429_and_5xx_and_burying_400(db_ses
     member = make_member(name="Grace Hopper")
     nl.resubscribe(member.email, "daily-headlines", nl.ConsentSource.MEMBER, now=now)
     mailchimp.answers.extend([429, 503])
-    deliver_due(10, now=now)
-    deliver_due(10, now=now + timedelta(days=1))
+    deliver_outbox(10, now=now)
+    deliver_outbox(10, now=now + timedelta(days=1))
     row = db_session.scalars(select(OutboxMessage).where(OutboxMessage.topic == "newsletter.sync")).one()
     assert row.status is OutboxStatus.PENDING and row.attempts == 2 and "503" in row.last_error
-    deliver_due(10, now=now + timedelta(days=2))
+    deliver_outbox(10, now=now + timedelta(days=2))
     db_session.refresh(row)
     assert row.status is OutboxStatus.DELIVERED and row.attempts == 3
     assert [r["method"] for r in mailchimp.requests] == ["PUT", "PUT", "PUT"]  # the same idempotent call
 
     nl.unsubscribe(member.email, "daily-headlines", nl.Actor(nl.ConsentSource.MEMBER), now=now)
     mailchimp.answers.append(400)
-    deliver_due(10, now=now + timedelta(days=3))
+    deliver_outbox(10, now=now + timedelta(days=3))
     dead = db_session.scalars(select(OutboxMessage).where(OutboxMessage.status == OutboxStatus.DEAD)).one()
     assert dead.attempts == 1 and dead.last_error.endswith("Mailchimp DELETE answered 400: Invalid Resource: looks fake")
 

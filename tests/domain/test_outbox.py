@@ -7,6 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from service.db import utcnow
+from service import jobs
 from service.domain import outbox
 from service.models import OutboxMessage, OutboxStatus
 
@@ -56,13 +57,13 @@ def test_an_unknown_topic_is_a_programming_error(db_session):
         outbox.enqueue("nope", "k", {})
 
 
-def test_deliver_due_delivers_and_marks_rows(db_session, handler):
+def test_deliver_outbox_delivers_and_marks_rows(db_session, handler):
     outbox.enqueue("test", "a", {"n": 1})
     outbox.enqueue("test", "b", {"n": 2})
-    assert outbox.deliver_due(10) == 2
+    assert jobs.deliver_outbox(10) == 2
     assert [p["n"] for p in handler.seen] == [1, 2]
     assert all(r.status is OutboxStatus.DELIVERED and r.delivered_at and r.attempts == 1 for r in rows(db_session))
-    assert outbox.deliver_due(10) == 0
+    assert jobs.deliver_outbox(10) == 0
 
 
 def test_rows_wait_for_an_older_pending_row_with_the_same_key(db_session, handler):
@@ -70,13 +71,13 @@ def test_rows_wait_for_an_older_pending_row_with_the_same_key(db_session, handle
     outbox.enqueue("test", "member:1", {"n": 1})
     outbox.enqueue("test", "member:1", {"n": 2})
     outbox.enqueue("test", "member:2", {"n": 3})
-    outbox.deliver_due(10)
+    jobs.deliver_outbox(10)
     # n=1 failed and waits in backoff; n=2 must not overtake it; another key is unaffected.
     assert [p["n"] for p in handler.seen] == [3]
     first, second, _ = rows(db_session)
     assert first.status is OutboxStatus.PENDING and first.attempts == 1 and "provider down" in first.last_error
     assert second.status is OutboxStatus.PENDING and second.attempts == 0
-    outbox.deliver_due(10, now=utcnow() + timedelta(days=1))
+    jobs.deliver_outbox(10, now=utcnow() + timedelta(days=1))
     assert [p["n"] for p in handler.seen] == [3, 1, 2]
 
 
@@ -95,16 +96,16 @@ def test_after_the_last_attempt_a_row_is_dead_with_its_reason(db_session, handle
     later = utcnow()
     for _ in range(3):
         later += timedelta(days=1)
-        outbox.deliver_due(10, now=later)
+        jobs.deliver_outbox(10, now=later)
     [row] = rows(db_session)
     assert row.status is OutboxStatus.DEAD and row.attempts == 3 and row.last_error == "TimeoutError: slow"
-    assert outbox.deliver_due(10, now=later + timedelta(days=30)) == 0
+    assert jobs.deliver_outbox(10, now=later + timedelta(days=30)) == 0
 
 
 def test_a_permanent_failure_goes_straight_to_dead(db_session, handler):
     handler.failures.append(Permanent("400 bad address"))
     outbox.enqueue("test", "k", {"n": 1})
-    outbox.deliver_due(10)
+    jobs.deliver_outbox(10)
     [row] = rows(db_session)
     assert row.status is OutboxStatus.DEAD and row.attempts == 1 and "400 bad address" in row.last_error
 
@@ -113,7 +114,7 @@ def test_a_dead_row_no_longer_holds_back_later_rows_of_its_key(db_session, handl
     handler.failures.append(Permanent("refused"))
     outbox.enqueue("test", "k", {"n": 1})
     outbox.enqueue("test", "k", {"n": 2})
-    outbox.deliver_due(10)
+    jobs.deliver_outbox(10)
     assert [p["n"] for p in handler.seen] == [2]
 
 
@@ -122,7 +123,7 @@ def test_one_failure_does_not_undo_other_deliveries(db_session, handler):
     outbox.enqueue("test", "b", {"n": 2})
     outbox.enqueue("test", "c", {"n": 3})
     handler.failures.append(RuntimeError("first fails"))
-    outbox.deliver_due(10)
+    jobs.deliver_outbox(10)
     assert [r.status for r in rows(db_session)] == [OutboxStatus.PENDING, OutboxStatus.DELIVERED, OutboxStatus.DELIVERED]
 
 
@@ -130,19 +131,19 @@ def test_staff_retry_dead_rows_by_id_or_all(db_session, handler):
     handler.failures.extend([Permanent("a"), Permanent("b")])
     first = outbox.enqueue("test", "a", {"n": 1})
     outbox.enqueue("test", "b", {"n": 2})
-    outbox.deliver_due(10)
+    jobs.deliver_outbox(10)
     assert outbox.retry_dead([first.id]) == 1
     assert [r.status for r in rows(db_session)] == [OutboxStatus.PENDING, OutboxStatus.DEAD]
     assert rows(db_session)[0].attempts == 0
     assert outbox.retry_dead() == 1
-    outbox.deliver_due(10)
+    jobs.deliver_outbox(10)
     assert sorted(p["n"] for p in handler.seen) == [1, 2]
 
 
 def test_cli_status_lists_dead_rows_and_retry_revives_them(cli, db_session, handler):
     handler.failures.append(Permanent("400: invalid address"))
     dead = outbox.enqueue("test", "a", {"n": 1})
-    outbox.deliver_due(10)
+    jobs.deliver_outbox(10)
     status = cli("outbox", "status")
     assert status.exit_code == 0, status.output
     assert "dead=1" in status.output and f"dead {dead.id:>8}" in status.output and "invalid address" in status.output

@@ -40,7 +40,7 @@ def app(database_url: str, sandbox: Sandbox) -> Iterator[Flask]:
 
 @pytest.fixture
 def gateway(app: Flask) -> StripeGateway:
-    return app.extensions["billing"]
+    return app.extensions["payments"]
 
 
 def csrf(client: FlaskClient, path: str = "/") -> str:

@@ -7,6 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from service.domain.newsletter import subscriptions as nl
+from service.domain.newsletter.lists import find_subscription, get_list
 from service.domain.newsletter.links import confirm_token, unsubscribe_token
 from service.models import ConsentRecord, ListStatus, OutboxMessage, OutboxStatus
 from tests.factories import make_member
@@ -21,7 +22,7 @@ def csrf(client, path: str) -> str:
 
 
 def status_of(email: str, slug: str):
-    sub = nl.find_subscription(nl.get_list(slug), email)
+    sub = find_subscription(get_list(slug), email)
     return sub.status if sub is not None else None
 
 
@@ -79,7 +80,10 @@ def test_members_only_lists_cannot_be_joined_by_form(client, db_session):
 
 def test_a_tampered_confirm_link_is_refused(client, db_session):
     token = confirm_token("x@example.org", "daily-headlines")
-    answer = client.get(f"/newsletters/confirm/{token[:-2]}xx")
+    # Change one character of the signed payload (the signature's last character carries
+    # bits that base64 ignores, so changing only the tail can leave it valid).
+    tampered = token[:3] + ("A" if token[3] != "A" else "B") + token[4:]
+    answer = client.get(f"/newsletters/confirm/{tampered}")
     assert answer.status_code == 400 and "not valid" in answer.get_data(as_text=True)
 
 

@@ -171,10 +171,10 @@ def test_staff_sessions_are_not_readers(app, db_session):
 
     staff = make_staff()
     with app.test_request_context():
-        from service.extensions import _load_user
+        from service.web import load_user
 
-        assert not isinstance(_load_user(f"staff:{staff.id}"), SignedInReader)
-        assert _load_user(f"member:{staff.id + 10_000}") is None
+        assert not isinstance(load_user(f"staff:{staff.id}"), SignedInReader)
+        assert load_user(f"member:{staff.id + 10_000}") is None
         assert session.get("_user_id") is None
 
 

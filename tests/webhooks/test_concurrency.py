@@ -44,7 +44,7 @@ def live(database_url: str, sandbox: Sandbox) -> Iterator[tuple[Flask, str]]:
 def paid_reader(live: tuple[Flask, str], sandbox: Sandbox) -> Iterator[tuple[Reader, list[dict[str, Any]]]]:
     app, _ = live
     with app.app_context():
-        gateway = app.extensions["billing"]
+        gateway = app.extensions["payments"]
         tap = EventTap(gateway)
         price = gateway.ensure_price(lookup_key="membership_monthly_5", product_name="Membership: Monthly",
                                      amount=500, currency="usd", interval="month")

@@ -5,6 +5,7 @@ import socket
 
 from sqlalchemy import select
 
+from service import jobs
 from service.models import AuditEntry, InboxStatus, MemberStatus, StripeEvent
 from service.gateways.stripe_gateway import StripeGateway
 from tests.webhooks.conftest import post_event
@@ -30,15 +31,15 @@ def test_events_retry_applies_what_failed(app, cli, client, db_session, reader, 
     """Stripe unreachable while applying: the event is kept, failed, and applied by a retry."""
     reader.pay()
     completed = next(e for e in tap.new() if e["type"] == "checkout.session.completed")
-    working = app.extensions["billing"]
-    app.extensions["billing"] = StripeGateway("sk_test_x", api_base=f"http://127.0.0.1:{_closed_port()}",
+    working = app.extensions["payments"]
+    app.extensions["payments"] = StripeGateway("sk_test_x", api_base=f"http://127.0.0.1:{_closed_port()}",
                                               max_network_retries=0, timeout=2)
     try:
         assert post_event(client, completed).get_json()["status"] == "failed"
         failing = cli("events", "retry", "--all")
         assert failing.exit_code == 1 and "1 still failing" in failing.output
     finally:
-        app.extensions["billing"] = working
+        app.extensions["payments"] = working
     row = db_session.scalars(select(StripeEvent).where(StripeEvent.stripe_event_id == completed["id"])).one()
     assert row.status is InboxStatus.FAILED and "BillingUnavailable" in row.last_error and row.next_attempt_at
     result = cli("events", "retry")  # not due yet: the backoff is respected
@@ -114,9 +115,9 @@ def test_a_burst_for_one_subscription_costs_one_read(app, client, db_session, re
     inbox.store(earlier, utcnow() - timedelta(minutes=5))  # arrived before the read above
     inbox.store(later, utcnow() + timedelta(minutes=5))  # arrives after it
     db_session.commit()
-    working, app.extensions["billing"] = app.extensions["billing"], _dead_gateway()
+    working, app.extensions["payments"] = app.extensions["payments"], _dead_gateway()
     try:
-        assert inbox.apply_one(earlier["id"], app.extensions["billing"], utcnow()) is InboxStatus.APPLIED
-        assert inbox.apply_one(later["id"], app.extensions["billing"], utcnow()) is InboxStatus.FAILED
+        assert jobs.apply_event(earlier["id"], app.extensions["payments"], utcnow()) is InboxStatus.APPLIED
+        assert jobs.apply_event(later["id"], app.extensions["payments"], utcnow()) is InboxStatus.FAILED
     finally:
-        app.extensions["billing"] = working
+        app.extensions["payments"] = working

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from service.domain.billing.sync import Cause, lock_member, stripe_id, sync_subscription
+from service.domain.billing.sync import Cause, stripe_id, sync_subscription
+from service.domain.members.status import lock_member
 from service.errors import BillingNotFound
 from service.gateways.stripe_gateway import StripeGateway
 from service.models import Member

@@ -16,6 +16,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import select
 
+from service.domain import emails
 from service.domain.billing import sync as billing
 from service.domain.billing.sync import NotOurs, member_for, stripe_id
 from service.extensions import db
@@ -95,8 +96,6 @@ def invoice_changed(d: Delivery) -> Member:
 
 def invoice_payment_failed(d: Delivery) -> Member:
     """Also tell the reader, once per payment attempt, with a link to fix their card."""
-    from service.domain import emails
-
     member, invoice = _apply_invoice(d)
     # After the last attempt the subscription has ended: the "membership ended" email says so instead.
     if member.status is MemberStatus.PAST_DUE:

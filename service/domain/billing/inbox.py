@@ -4,7 +4,9 @@
     apply(stripe_event_id, gateway, now)
                         lock the inbox row, apply it if it is not settled, mark it
     record_failure(...) count the attempt and schedule the next one (backoff)
-    retry_due(now)      the worker's job: apply failed rows that are due again
+    waiting_events(now) claim failed rows that are due again, and stored rows never applied
+
+Everything here flushes; `service.jobs` runs each event in its own transaction.
 
 Applying locks the inbox row, then the member row, so the same event arriving
 on several connections at once is applied once, and deliveries for one member
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import random
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -130,38 +133,23 @@ def count_failed() -> int:
     return db.session.scalar(select(func.count()).where(StripeEvent.status == InboxStatus.FAILED)) or 0
 
 
-def apply_one(stripe_event_id: str, gateway: StripeGateway, now: datetime,
-              row: StripeEvent | None = None) -> InboxStatus:
-    """Apply one event in its own transaction; a failure is recorded and committed instead."""
-    try:
-        status = apply(stripe_event_id, gateway, now, row)
-        db.session.commit()
-        return status
-    except Exception as exc:  # noqa: BLE001 - any failure must be recorded, then retried
-        db.session.rollback()
-        record_failure(stripe_event_id, exc, now)
-        db.session.commit()
-        return InboxStatus.FAILED
+def waiting_events(now: datetime, *, include_not_due: bool = False,
+                   received_after: timedelta = STUCK_AFTER) -> Iterator[StripeEvent]:
+    """Claim waiting events one at a time, in id order, each at most once per pass (one that
+    fails again waits for its next turn). Each is locked with FOR UPDATE SKIP LOCKED on
+    PostgreSQL, so any number of workers share the backlog; SQLite runs one worker.
+    `received_after` is how long a stored event may wait for the request that stored it
+    to apply it (0 when webhooks are only stored and the worker applies them).
 
-
-def retry_due(now: datetime, gateway: StripeGateway, limit: int = 100, *, include_not_due: bool = False,
-              received_after: timedelta = STUCK_AFTER) -> int:
-    """Apply waiting events one at a time, each in its own transaction. Returns how many were tried.
-
-    Each event is claimed with FOR UPDATE SKIP LOCKED on PostgreSQL, so any number of
-    workers share the backlog; SQLite runs one worker. `received_after` is how long a
-    stored event may wait for the request that stored it to apply it (0 when webhooks
-    are only stored and the worker applies them).
+    The caller ends the transaction after each event (`service.jobs.run_each`); the
+    next claim starts a new one.
     """
-    tried, last_id = 0, 0
     waiting = _waiting(now, include_not_due=include_not_due, received_after=received_after)
-    while tried < limit:
-        # In id order, each event at most once per pass (one that fails again waits for its next turn).
+    last_id = 0
+    while True:
         query = select(StripeEvent).where(waiting, StripeEvent.id > last_id).order_by(StripeEvent.id).limit(1)
         row = db.session.scalars(query.with_for_update(skip_locked=True)).first()
         if row is None:
-            db.session.rollback()
-            break
-        tried, last_id = tried + 1, row.id
-        apply_one(row.stripe_event_id, gateway, now, row)  # still locked by the claim
-    return tried
+            return
+        last_id = row.id
+        yield row

@@ -15,11 +15,11 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from service.domain.members.access import has_access
-from service.domain.billing.sync import lock_member, ts
-from service.domain.members.status import find_by_email
 from service.domain.billing.plans import sync_plan
+from service.domain.billing.sync import ts
+from service.domain.members.access import has_access
 from service.domain.members.signin import send_signin_email
+from service.domain.members.status import find_by_email, lock_member
 from service.errors import BillingNotFound
 from service.extensions import db
 from service.gateways.stripe_gateway import StripeGateway

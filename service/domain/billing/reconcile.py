@@ -1,23 +1,26 @@
 """Bringing the member store back in line with Stripe: one member, or everyone.
 
 `resync_member` re-reads one member's subscriptions (staff's "resync" button).
-`reconcile` pages through every subscription on the Stripe account and re-syncs
-each, then applies any event of the last 30 days that never reached the inbox
-(for example while the endpoint was down), and reports what changed, for whom.
+`service.jobs.reconcile` pages through every subscription on the Stripe account
+and re-syncs each (`reconcile_subscription`, one transaction each), then applies
+any event of the last 30 days that never reached the inbox (`missed_events`, for
+example while the endpoint was down), and reports what changed, for whom.
+Everything here flushes; the job runner commits.
 """
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
-from service.domain.billing import inbox
-from service.domain.billing.sync import Cause, NotOurs, member_for, stripe_id, sync_subscription
-from service.domain.members.status import refresh_status
 from service.domain.billing.handlers import HANDLERS
+from service.domain.billing.sync import Cause, NotOurs, member_for, stripe_id, sync_subscription
+from service.domain.members.status import lock_member, refresh_status
+from service.domain.staff import audit
+from service.errors import NotFound
 from service.extensions import db
 from service.gateways.stripe_gateway import StripeGateway
 from service.logs import log_event
@@ -58,51 +61,42 @@ def resync_member(member: Member, gateway: StripeGateway, now: datetime, cause: 
     return member.status is not before
 
 
-def reconcile(gateway: StripeGateway, now: datetime, *, tick: Callable[[str], None] = lambda _: None) -> Report:
-    """Re-sync every subscription on the account, then apply missed events. Commits as it goes."""
-    report = Report()
-    cause = Cause(detail="reconcile")
-    for sub in gateway.list_subscriptions():
-        report.subscriptions += 1
-        _reconcile_one(sub, now, cause, report)
-        tick("subscriptions")
+def reconcile_subscription(sub: dict, now: datetime, report: Report) -> None:
+    """Re-sync one subscription from the account's list; note drift and subscriptions not ours. Flushes."""
+    try:
+        member = member_for(sub.get("customer"), (sub.get("metadata") or {}).get("member_id"))
+    except NotOurs:
+        report.unknown += 1
+        return
+    before = member.status
+    sync_subscription(member, sub, now, cause=Cause(detail="reconcile"))
+    if member.status is not before:
+        report.drift.append(Drift(member.id, member.email, str(before), str(member.status), sub["id"]))
+
+
+def subscription_failed(sub: dict, error: Exception, report: Report) -> None:
+    """One subscription could not be re-synced: count it and go on with the others."""
+    report.failed += 1
+    log_event(logger, "reconcile.subscription_failed", level=logging.WARNING,
+              subscription=stripe_id(sub.get("id")), error=type(error).__name__)
+
+
+def missed_events(gateway: StripeGateway, now: datetime) -> Iterator[dict]:
+    """Events of the last 30 days, of the types we handle, that never reached the inbox."""
     since = int((now - EVENT_WINDOW).timestamp())
     for event in gateway.list_events(created_gte=since, types=sorted(HANDLERS)):
         if db.session.scalar(select(StripeEvent.id).where(StripeEvent.stripe_event_id == event["id"])) is None:
-            report.events_missing += 1
-            inbox.store(event, now)
-            db.session.commit()
-            report.events_applied += inbox.apply_one(event["id"], gateway, now) is not inbox.InboxStatus.FAILED
-        tick("events")
+            yield event
+
+
+def finished(report: Report) -> Report:
     log_event(logger, "reconcile.finished", subscriptions=report.subscriptions, drift=len(report.drift),
               unknown=report.unknown, failed=report.failed, events_missing=report.events_missing)
     return report
 
 
-def _reconcile_one(sub: dict, now: datetime, cause: Cause, report: Report) -> None:
-    try:
-        member = member_for(sub.get("customer"), (sub.get("metadata") or {}).get("member_id"))
-        before = member.status
-        sync_subscription(member, sub, now, cause=cause)
-        if member.status is not before:
-            report.drift.append(Drift(member.id, member.email, str(before), str(member.status), sub["id"]))
-        db.session.commit()
-    except NotOurs:
-        db.session.rollback()
-        report.unknown += 1
-    except Exception as exc:  # noqa: BLE001 - one bad subscription must not stop the run
-        db.session.rollback()
-        report.failed += 1
-        log_event(logger, "reconcile.subscription_failed", level=logging.WARNING,
-                  subscription=stripe_id(sub.get("id")), error=type(exc).__name__)
-
-
 def staff_resync(member_id: int, actor: StaffUser, gateway: StripeGateway, now: datetime) -> Member:
     """A staff member's "resync from Stripe": locked, re-read, audited."""
-    from service.domain.staff import audit
-    from service.domain.billing.sync import lock_member
-    from service.errors import NotFound
-
     member = lock_member(member_id)
     if member is None:
         raise NotFound(f"No member with id {member_id}.")

@@ -14,8 +14,9 @@ from typing import Any
 
 from sqlalchemy import or_, select
 
+from service.domain import emails
 from service.domain.members.access import GRANTING
-from service.domain.members.status import refresh_status
+from service.domain.members.status import locked_where, refresh_status
 from service.extensions import db
 from service.logs import log_event
 from service.models import (
@@ -57,14 +58,6 @@ def stripe_id(value: str | Obj | None) -> str | None:
     return value.get("id") if isinstance(value, dict) else value
 
 
-def lock_member(member_id: int) -> Member | None:
-    """The member, locked for the rest of the transaction (FOR UPDATE on PostgreSQL).
-
-    SQLite has no row locks; it lets one writer in at a time instead.
-    """
-    return _locked_where(Member.id == member_id)
-
-
 def member_for(customer: str | Obj | None, member_ref: str | None) -> Member:
     """The member an object belongs to, locked: by our stored Stripe customer, else by the
     member id we put in its metadata (client_reference_id / metadata.member_id). Never by email.
@@ -73,22 +66,16 @@ def member_for(customer: str | Obj | None, member_ref: str | None) -> Member:
     """
     customer_id = stripe_id(customer)
     if customer_id:
-        member = _locked_where(Member.stripe_customer_id == customer_id)
+        member = locked_where(Member.stripe_customer_id == customer_id)
         if member is not None:
             return member
     if member_ref and str(member_ref).isdigit():
-        member = _locked_where(Member.id == int(member_ref))
+        member = locked_where(Member.id == int(member_ref))
         if member is not None and member.stripe_customer_id in (None, customer_id):
             return member
         if member is not None:
             raise NotOurs(f"member {member_ref} belongs to another Stripe customer than {customer_id}")
     raise NotOurs(f"no member for customer {customer_id or '-'} / member id {member_ref or '-'}")
-
-
-def _locked_where(condition: Any) -> Member | None:
-    """Find and lock in one statement (FOR UPDATE on PostgreSQL)."""
-    query = select(Member).where(condition).with_for_update().execution_options(populate_existing=True)
-    return db.session.scalars(query).one_or_none()
 
 
 def _plan_for(price: Obj) -> Plan | None:
@@ -132,8 +119,6 @@ def sync_subscription(member: Member, sub: Obj, now: datetime, *, cause: Cause) 
 
 def _settle_status(member: Member, now: datetime, cause: Cause) -> None:
     """Recompute the status; a change brings the emails that go with it."""
-    from service.domain import emails
-
     old = member.status
     if not refresh_status(member, now, stripe_event_id=cause.stripe_event_id, staff_user_id=cause.staff_user_id,
                           detail=cause.detail):

@@ -16,10 +16,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, UTC
+from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy.orm import selectinload
 from sqlalchemy import Select, exists, select
+from sqlalchemy.orm import selectinload
 
 from service.extensions import db
 from service.models import Member, MemberStatus, Plan, Subscription, normalize_email

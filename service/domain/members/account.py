@@ -11,8 +11,9 @@ from datetime import datetime
 
 from sqlalchemy import select
 
+from service.domain.billing.sync import Cause, sync_subscription
 from service.domain.members.access import access_until, has_access, primary_subscription
-from service.domain.billing.sync import Cause, lock_member, sync_subscription
+from service.domain.members.status import lock_member
 from service.errors import Conflict
 from service.extensions import db
 from service.gateways.stripe_gateway import StripeGateway

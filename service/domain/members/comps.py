@@ -11,9 +11,8 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
+from service.domain.members.status import lock_member, refresh_status
 from service.domain.staff import audit
-from service.domain.billing.sync import lock_member
-from service.domain.members.status import refresh_status
 from service.errors import NotFound, ValidationFailed
 from service.extensions import db
 from service.logs import log_event

@@ -22,10 +22,10 @@ from typing import Any
 
 from sqlalchemy import select
 
-from service.domain.members.access import has_access
+from service.domain.insight.search import MemberFilter, iter_all
+from service.domain.members.access import has_access, primary_subscription
 from service.domain.members.status import refresh_status
 from service.domain.newsletter.subscriptions import resubscribe
-from service.domain.insight.search import MemberFilter, iter_all
 from service.errors import DomainError
 from service.extensions import db
 from service.logs import log_event
@@ -51,8 +51,6 @@ def _line(values: Iterable[Any]) -> str:
 
 def export_rows(f: MemberFilter, now: datetime, *, release: bool = False) -> Iterator[str]:
     """CSV lines (header first) for every member matching the filter."""
-    from service.domain.members.access import primary_subscription
-
     yield _line(EXPORT_COLUMNS)
     for m in iter_all(f, release=release):
         sub = primary_subscription(m.subscriptions)

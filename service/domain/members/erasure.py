@@ -25,11 +25,11 @@ from typing import Any
 
 from sqlalchemy import delete, select, update
 
-from service.domain.staff import audit
 from service.domain.billing.sync import Cause, sync_subscription
-from service.domain.members.comps import locked_member
 from service.domain.emails import EMAIL_TOPIC
+from service.domain.members.comps import locked_member
 from service.domain.newsletter.subscriptions import Actor, change_status
+from service.domain.staff import audit
 from service.domain.staff.actions import live_subscriptions
 from service.errors import Conflict
 from service.extensions import db

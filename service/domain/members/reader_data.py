@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import or_, select
 
 from service.domain.newsletter import subscriptions as newsletters
+from service.domain.newsletter.lists import find_subscription
 from service.extensions import db
 from service.models import (
     CheckoutAttempt,
@@ -42,7 +43,7 @@ def newsletter_choices(member: Member) -> list[Choice]:
     lists = db.session.scalars(select(Newsletter).order_by(Newsletter.members_only.desc(), Newsletter.id))
     choices = []
     for newsletter in lists:
-        sub = newsletters.find_subscription(newsletter, member.email, member.id)
+        sub = find_subscription(newsletter, member.email, member.id)
         choices.append(Choice(newsletter, sub.status if sub is not None else None))
     return choices
 

@@ -25,6 +25,7 @@ from flask_login import UserMixin
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import select
 
+from service.domain.emails import queue_signin
 from service.domain.members.status import find_by_email
 from service.errors import DomainError
 from service.extensions import db
@@ -83,8 +84,6 @@ def issue(member: Member, now: datetime) -> tuple[SigninToken, str]:
 
 def send_signin_email(member: Member, now: datetime) -> None:
     """Issue a token and queue the email carrying its link and code."""
-    from service.domain.emails import queue_signin
-
     token, code = issue(member, now)
     queue_signin(member, token_id=token.id, link=link_url(token), code=code,
                  minutes=_setting("SIGNIN_TOKEN_MINUTES"))

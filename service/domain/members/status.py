@@ -1,8 +1,9 @@
-"""Members: finding them, and changing their status with a line in their timeline."""
+"""Members: finding and locking them, and changing their status with a line in their timeline."""
 from __future__ import annotations
 
 import logging
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 
@@ -13,6 +14,20 @@ from service.logs import log_event
 from service.models import ActivityKind, Member, MemberActivity, MemberStatus, normalize_email
 
 logger = logging.getLogger(__name__)
+
+
+def lock_member(member_id: int) -> Member | None:
+    """The member, locked for the rest of the transaction (FOR UPDATE on PostgreSQL).
+
+    SQLite has no row locks; it lets one writer in at a time instead.
+    """
+    return locked_where(Member.id == member_id)
+
+
+def locked_where(condition: Any) -> Member | None:
+    """Find and lock in one statement (FOR UPDATE on PostgreSQL)."""
+    query = select(Member).where(condition).with_for_update().execution_options(populate_existing=True)
+    return db.session.scalars(query).one_or_none()
 
 
 def find_by_email(email: str) -> Member | None:

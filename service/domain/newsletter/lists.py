@@ -1,4 +1,5 @@
-"""The local copy of each list (API and CSV export) and delivery of list changes to the provider."""
+"""The lists and who is on them: finding a list or a subscription, the provider's list for
+each, and the local copy of each list (API and CSV export)."""
 from __future__ import annotations
 
 import csv
@@ -7,25 +8,40 @@ from collections.abc import Iterator
 
 from sqlalchemy import select
 
-from service.domain.newsletter.subscriptions import get_list
+from service.errors import NotFound
 from service.extensions import db
-from service.models import ListStatus, ListSubscription, Newsletter
+from service.models import ListStatus, ListSubscription, Newsletter, normalize_email
 
+MEMBERS_LIST = "members-digest"  # the members' digest: follows access, members only
 CSV_COLUMNS = ("email", "status", "member_id", "subscribed_since", "updated_at")
 
 
-def deliver_sync(payload: dict[str, str]) -> None:
-    """Outbox handler for `newsletter.sync`: tell the provider one subscriber's desired state."""
-    from service.gateways import newsletter_provider
-    from service.gateways.newsletter import Subscriber
+def get_list(slug: str) -> Newsletter:
+    newsletter = db.session.scalar(select(Newsletter).where(Newsletter.slug == slug))
+    if newsletter is None:
+        raise NotFound(f"There is no newsletter called {slug!r}.")
+    return newsletter
 
-    list_id = db.session.scalar(select(Newsletter.provider_list_id).where(Newsletter.slug == payload["list"]))
-    subscriber = Subscriber(list_slug=payload["list"], list_id=list_id, email=payload["email"],
-                            first_name=payload.get("first_name", ""), last_name=payload.get("last_name", ""))
-    if payload["status"] == ListStatus.SUBSCRIBED:
-        newsletter_provider().upsert(subscriber)
-    else:
-        newsletter_provider().remove(subscriber, reason=payload["status"])
+
+def all_lists() -> list[Newsletter]:
+    return list(db.session.scalars(select(Newsletter).order_by(Newsletter.id)))
+
+
+def set_provider_list(slug: str, list_id: str) -> Newsletter:
+    """Send the list to the provider's list `list_id` (e.g. a Mailchimp audience). Flushes."""
+    newsletter = get_list(slug)
+    newsletter.provider_list_id = list_id
+    db.session.flush()
+    return newsletter
+
+
+def find_subscription(newsletter: Newsletter, email: str, member_id: int | None = None) -> ListSubscription | None:
+    query = select(ListSubscription).where(ListSubscription.newsletter_id == newsletter.id)
+    if member_id is not None:
+        found = db.session.scalar(query.where(ListSubscription.member_id == member_id))
+        if found is not None:
+            return found
+    return db.session.scalar(query.where(ListSubscription.email == normalize_email(email)))
 
 
 def subscribers(slug: str, *, status: ListStatus = ListStatus.SUBSCRIBED, limit: int = 100,

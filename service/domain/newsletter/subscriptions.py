@@ -17,12 +17,15 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 
 from service.db import utcnow
-from service.domain.members.access import grace_period, has_access
+from service.domain.emails import queue_confirmation
+from service.domain.members.access import has_access
+from service.domain.newsletter.lists import MEMBERS_LIST, find_subscription, get_list
+from service.domain.newsletter.provider_sync import SYNC_TOPIC
 from service.domain.outbox import enqueue
-from service.errors import NotFound, ValidationFailed
+from service.errors import ValidationFailed
 from service.extensions import db
 from service.logs import log_event
 from service.models import (
@@ -32,15 +35,11 @@ from service.models import (
     ListStatus,
     ListSubscription,
     Member,
-    MemberStatus,
     Newsletter,
-    Subscription,
     normalize_email,
 )
 
 logger = logging.getLogger(__name__)
-MEMBERS_LIST = "members-digest"
-SYNC_TOPIC = "newsletter.sync"
 # A second sign-up request for the same address and list within this window sends no second email.
 CONFIRM_RESEND_WINDOW = timedelta(hours=1)
 ACTION_FOR = {
@@ -59,22 +58,6 @@ class Actor:
     ip: str | None = None
     user_agent: str | None = None
     staff_user_id: int | None = None
-
-
-def get_list(slug: str) -> Newsletter:
-    newsletter = db.session.scalar(select(Newsletter).where(Newsletter.slug == slug))
-    if newsletter is None:
-        raise NotFound(f"There is no newsletter called {slug!r}.")
-    return newsletter
-
-
-def find_subscription(newsletter: Newsletter, email: str, member_id: int | None = None) -> ListSubscription | None:
-    query = select(ListSubscription).where(ListSubscription.newsletter_id == newsletter.id)
-    if member_id is not None:
-        found = db.session.scalar(query.where(ListSubscription.member_id == member_id))
-        if found is not None:
-            return found
-    return db.session.scalar(query.where(ListSubscription.email == normalize_email(email)))
 
 
 def change_status(newsletter: Newsletter, sub: ListSubscription | None, status: ListStatus, actor: Actor,
@@ -159,45 +142,6 @@ def follow_access(member: Member, now: datetime, *, source: ConsentSource = Cons
     return wanted
 
 
-def expire_ended_access(now: datetime | None = None, *, batch: int = 200) -> int:
-    """Worker job: act on access that ended by time alone, with no event to say so.
-
-    Looks only where that can happen (indexed by status), never at every member:
-    a comp past its end (the status is recomputed, so it reads lapsed), past_due
-    beyond the grace period, and a cancelled subscription whose period is over
-    (its status waits for Stripe's own event). Members still on the digest without
-    access are lapsed from it. Returns how many list subscriptions changed.
-    """
-    from service.domain.members.status import refresh_status
-
-    now = now or utcnow()
-    changed = 0
-    for member in _access_ended_by_time(now, batch):
-        if member.status is MemberStatus.COMPED:
-            # No Stripe event ends a comp: recompute the status; set_status lets the digest follow.
-            changed += refresh_status(member, now, detail="comp ended")
-        elif follow_access(member, now) is not None:
-            changed += 1
-    db.session.commit()
-    return changed
-
-
-def _access_ended_by_time(now: datetime, batch: int) -> list[Member]:
-    newsletter = get_list(MEMBERS_LIST)
-    on_digest = select(ListSubscription.member_id).where(
-        ListSubscription.newsletter_id == newsletter.id, ListSubscription.status == ListStatus.SUBSCRIBED)
-    period_over = select(Subscription.member_id).where(
-        Subscription.cancel_at_period_end, Subscription.current_period_end <= now)
-    ended = or_(
-        (Member.status == MemberStatus.COMPED) & (Member.comp_until <= now),
-        (Member.status == MemberStatus.PAST_DUE) & (Member.status_changed_at <= now - grace_period()),
-        (Member.status == MemberStatus.ACTIVE) & Member.id.in_(period_over),
-    )
-    query = (select(Member).where(ended, Member.id.in_(on_digest) | (Member.status == MemberStatus.COMPED))
-             .order_by(Member.id).limit(batch).with_for_update().execution_options(populate_existing=True))
-    return list(db.session.scalars(query))
-
-
 # --- reader and staff actions ------------------------------------------------------
 
 
@@ -241,8 +185,6 @@ def request_subscription(email: str, slug: str, actor: Actor, now: datetime | No
     sent then). Repeats within CONFIRM_RESEND_WINDOW send nothing. Returns
     whether a confirmation email was queued.
     """
-    from service.domain.emails import queue_confirmation
-
     now = now or utcnow()
     newsletter = get_list(slug)
     if newsletter.members_only:

@@ -11,11 +11,12 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from service.domain.staff import audit
-from service.domain.members.access import ENDED
 from service.domain.billing.sync import Cause, sync_subscription
+from service.domain.members.access import ENDED
 from service.domain.members.comps import locked_member
+from service.domain.members.signin import send_signin_email
 from service.domain.newsletter.subscriptions import move_address
+from service.domain.staff import audit
 from service.errors import Conflict, ValidationFailed
 from service.extensions import db
 from service.gateways.stripe_gateway import StripeGateway
@@ -102,8 +103,6 @@ def add_note(member_id: int, actor: StaffUser, text: str, now: datetime) -> Memb
 
 def resend_signin_link(member_id: int, actor: StaffUser, now: datetime) -> Member:
     """Email the member a fresh sign-in link (domain/signin.py issues and queues it)."""
-    from service.domain.members.signin import send_signin_email
-
     member = locked_member(member_id)
     send_signin_email(member, now)
     audit.record(actor, "member.signin_link_sent", member, None, None, now)

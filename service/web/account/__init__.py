@@ -9,7 +9,7 @@ from service.db import utcnow
 from service.domain.members.access import primary_subscription
 from service.domain.members.account import day, invoices, portal_url, set_cancelled, status_of
 from service.domain.members.reader_data import choose_newsletter, export, newsletter_choices
-from service.gateways import billing
+from service.gateways import payments
 from service.models import Member
 from service.schemas.join import money
 from service.web.public.readers import reader_required, signed_in_member
@@ -37,7 +37,7 @@ def index():
 @reader_required
 def manage_billing():
     """The billing portal for this member's own Stripe customer, coming back here."""
-    url = portal_url(_member(), billing(), f"{current_app.config['BASE_URL']}/account", utcnow())
+    url = portal_url(_member(), payments(), f"{current_app.config['BASE_URL']}/account", utcnow())
     return redirect(url, 303)
 
 
@@ -52,7 +52,7 @@ def confirm_cancel():
 @bp.post("/cancel")
 @reader_required
 def cancel():
-    sub = set_cancelled(_member(), True, billing(), utcnow())
+    sub = set_cancelled(_member(), True, payments(), utcnow())
     flash(f"Your membership is cancelled. It stays active until {day(sub.current_period_end)}, "
           "and you won't be charged again. Changed your mind? You can undo this until then.")
     return redirect(url_for("account.index"), 303)
@@ -61,7 +61,7 @@ def cancel():
 @bp.post("/cancel/undo")
 @reader_required
 def undo_cancel():
-    sub = set_cancelled(_member(), False, billing(), utcnow())
+    sub = set_cancelled(_member(), False, payments(), utcnow())
     flash(f"Welcome back: your membership will renew on {day(sub.current_period_end)}.")
     return redirect(url_for("account.index"), 303)
 

@@ -8,10 +8,10 @@ from service.domain.billing.reconcile import staff_resync
 from service.domain.insight.search import MemberFilter, search
 from service.errors import NotFound
 from service.extensions import db
-from service.gateways import billing
+from service.gateways import payments
 from service.models import Member, MemberStatus, Role
-from service.schemas.member import MemberListOut, MemberOut, MemberQuery
 from service.schemas import cursor_value
+from service.schemas.member import MemberListOut, MemberOut, MemberQuery
 from service.web.api import bp, parse_query, require_token
 
 
@@ -32,7 +32,7 @@ def list_members():
 @require_token(Role.SUPPORT, write=True)
 def resync_member(member_id: int):
     """Re-read the member's subscriptions from Stripe now; the change is audited."""
-    member = staff_resync(member_id, g.api_user, billing(), utcnow())
+    member = staff_resync(member_id, g.api_user, payments(), utcnow())
     return jsonify(MemberOut().dump(member))
 
 

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 from flask import Response, jsonify, stream_with_context
 
-from service.domain.newsletter.subscriptions import get_list
 from service.domain.newsletter.lists import export_csv, subscribers
+from service.domain.newsletter.subscriptions import get_list
 from service.models import ListStatus
-from service.schemas.newsletter import SubscriberListOut, SubscriberQuery
 from service.schemas import cursor_value
+from service.schemas.newsletter import SubscriberListOut, SubscriberQuery
 from service.web.api import bp, parse_query, require_token
 
 

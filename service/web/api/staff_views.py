@@ -4,8 +4,7 @@ from __future__ import annotations
 from flask import jsonify
 
 from service.db import utcnow
-from service.domain.insight import dashboard
-from service.domain.insight import member_view
+from service.domain.insight import dashboard, member_view
 from service.domain.insight.audit_log import AuditFilter, entries
 from service.schemas import cursor_value
 from service.schemas.staff_api import AuditListOut, AuditQuery, MemberDetailOut, StatsOut

@@ -1,11 +1,17 @@
 """Health, readiness and metrics endpoints for load balancers, orchestrators and Prometheus."""
 from __future__ import annotations
 
-from flask import Blueprint, Response, jsonify
+import hmac
+
+from flask import Blueprint, Response, current_app, jsonify, request
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
+from service.db import utcnow
+from service.domain.insight.metrics import snapshot
+from service.errors import Unauthorized
 from service.extensions import db
+from service.web.ops.prometheus import prometheus_text
 
 bp = Blueprint("ops", __name__)
 
@@ -31,17 +37,8 @@ def readyz():
 def metrics():
     """Prometheus scrape target: inbox, outbox and member figures from the database.
     With METRICS_TOKEN set, only a scraper presenting it gets them."""
-    import hmac
-
-    from flask import current_app, request
-
-    from service.db import utcnow
-    from service.errors import Unauthorized
-
     expected = current_app.config["METRICS_TOKEN"]
     given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
     if expected and not hmac.compare_digest(given.encode(), expected.encode()):
         raise Unauthorized("Send the metrics token as 'Authorization: Bearer <token>'.")
-    from service.domain.insight.metrics import prometheus_text, snapshot
-
     return Response(prometheus_text(snapshot(utcnow())), mimetype="text/plain; version=0.0.4")

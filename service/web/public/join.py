@@ -7,13 +7,13 @@ from flask import Blueprint, current_app, redirect, render_template, request, se
 from marshmallow import ValidationError
 
 from service.db import utcnow
-from service.domain.members.access import has_access
-from service.domain.members.account import portal_url
 from service.domain.billing.checkout import confirm_checkout
 from service.domain.billing.join import JoinRequest, start_join
 from service.domain.billing.plans import active_plans
+from service.domain.members.access import has_access
+from service.domain.members.account import portal_url
 from service.extensions import limiter
-from service.gateways import billing
+from service.gateways import payments
 from service.schemas.join import JoinForm
 from service.web.public.home import render_join_form
 from service.web.public.readers import email_key, signed_in_member
@@ -38,12 +38,12 @@ def join():
     if member is not None and has_access(member, now):
         if member.stripe_customer_id is None:  # a comp, with nothing to bill: their account page
             return redirect(url_for("account.index"), 303)
-        return redirect(portal_url(member, billing(), f"{base_url}/account", now), 303)
+        return redirect(portal_url(member, payments(), f"{base_url}/account", now), 303)
     try:
         form = JoinForm(active_plans()).load(request.form.to_dict())
     except ValidationError as exc:
         return render_join_form(request.form, exc.normalized_messages(), 422)
-    outcome = start_join(JoinRequest(**form), billing(), now, base_url=base_url)
+    outcome = start_join(JoinRequest(**form), payments(), now, base_url=base_url)
     if outcome.checkout_url is None:
         return render_template("signin/check_inbox.html", email=form["email"], errors={})
     session[JOINING_MEMBER] = outcome.member_id
@@ -58,7 +58,7 @@ def success():
     session_id = request.args.get("session_id", "")
     member = None
     if SESSION_ID.match(session_id) and session.get(JOINING_MEMBER):
-        member = confirm_checkout(session_id, session[JOINING_MEMBER], billing(), utcnow())
+        member = confirm_checkout(session_id, session[JOINING_MEMBER], payments(), utcnow())
     welcomed = member is not None and has_access(member, utcnow())
     return render_template("join/success.html", member=member, welcomed=welcomed,
                            session_id=session_id if SESSION_ID.match(session_id) else None)

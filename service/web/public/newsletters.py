@@ -12,6 +12,7 @@ from marshmallow import ValidationError
 
 from service.domain.newsletter import subscriptions as newsletters
 from service.domain.newsletter.links import read_confirm_token, read_unsubscribe_token
+from service.domain.newsletter.lists import get_list
 from service.errors import DomainError
 from service.extensions import csrf, limiter
 from service.models import ConsentSource
@@ -34,7 +35,7 @@ def subscribe():
         form = SubscribeForm().load(request.form.to_dict())
     except ValidationError as exc:
         return render_template("newsletter/subscribe.html", form=request.form, errors=exc.normalized_messages()), 422
-    newsletter = newsletters.get_list(form["list"])
+    newsletter = get_list(form["list"])
     newsletters.request_subscription(form["email"], newsletter.slug, _reader())
     # The same answer whether or not the address is on the list already.
     return render_template("newsletter/check_inbox.html", newsletter=newsletter, email=form["email"])
@@ -43,27 +44,27 @@ def subscribe():
 @bp.get("/confirm/<token>")
 def confirm_page(token: str):
     email, slug = read_confirm_token(token)
-    return render_template("newsletter/confirm.html", newsletter=newsletters.get_list(slug), email=email)
+    return render_template("newsletter/confirm.html", newsletter=get_list(slug), email=email)
 
 
 @bp.post("/confirm/<token>")
 def confirm(token: str):
     email, slug = read_confirm_token(token)
     newsletters.confirm_subscription(email, slug, _reader())
-    return render_template("newsletter/confirmed.html", newsletter=newsletters.get_list(slug))
+    return render_template("newsletter/confirmed.html", newsletter=get_list(slug))
 
 
 @bp.get("/unsubscribe/<token>")
 def unsubscribe_page(token: str):
     email, slug = read_unsubscribe_token(token)
-    return render_template("newsletter/unsubscribe.html", newsletter=newsletters.get_list(slug), email=email)
+    return render_template("newsletter/unsubscribe.html", newsletter=get_list(slug), email=email)
 
 
 @bp.post("/unsubscribe/<token>")
 def unsubscribe(token: str):
     email, slug = read_unsubscribe_token(token)
     newsletters.unsubscribe(email, slug, _reader())
-    return render_template("newsletter/unsubscribed.html", newsletter=newsletters.get_list(slug))
+    return render_template("newsletter/unsubscribed.html", newsletter=get_list(slug))
 
 
 @bp.post("/unsubscribe/<token>/one-click")

@@ -5,9 +5,9 @@ Every answer is the same whether or not the address belongs to a member.
 from __future__ import annotations
 
 from flask import Blueprint, redirect, render_template, request, session
-from werkzeug.wrappers import Response
 from flask_login import logout_user
 from marshmallow import ValidationError
+from werkzeug.wrappers import Response
 
 from service.db import utcnow
 from service.domain.members.signin import redeem_code, redeem_link, request_signin

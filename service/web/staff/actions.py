@@ -6,11 +6,10 @@ from datetime import UTC, datetime, time
 from flask import flash, redirect, request, url_for
 
 from service.db import utcnow
-from service.domain.members import comps
-from service.domain.members import erasure
-from service.domain.staff import actions as staff_actions
 from service.domain.billing.reconcile import staff_resync
-from service.gateways import billing
+from service.domain.members import comps, erasure
+from service.domain.staff import actions as staff_actions
+from service.gateways import payments
 from service.models import Role
 from service.schemas.staff import CancelForm, CompForm, EditForm, EraseForm, NoteForm, load
 from service.web.staff import bp, current_staff, staff_required
@@ -55,7 +54,7 @@ def send_signin_link(member_id: int):
 @bp.post("/members/<int:member_id>/resync")
 @staff_required(Role.SUPPORT, recent=True)
 def resync(member_id: int):
-    staff_resync(member_id, current_staff(), billing(), utcnow())
+    staff_resync(member_id, current_staff(), payments(), utcnow())
     return _back_to(member_id, "Billing re-read from Stripe.")
 
 
@@ -63,7 +62,7 @@ def resync(member_id: int):
 @staff_required(Role.SUPPORT, recent=True)
 def edit(member_id: int):
     form = load(EditForm(), request.form)
-    staff_actions.edit_member(member_id, current_staff(), billing(), utcnow(), email=form["email"], name=form["name"])
+    staff_actions.edit_member(member_id, current_staff(), payments(), utcnow(), email=form["email"], name=form["name"])
     return _back_to(member_id, "Email and name saved, here and on the Stripe customer.")
 
 
@@ -71,7 +70,7 @@ def edit(member_id: int):
 @staff_required(Role.ADMIN, recent=True)
 def cancel(member_id: int):
     form = load(CancelForm(), request.form)
-    staff_actions.cancel_subscription(member_id, form["subscription"], current_staff(), billing(), utcnow(),
+    staff_actions.cancel_subscription(member_id, form["subscription"], current_staff(), payments(), utcnow(),
                                       at_period_end=form["when"] == "period_end")
     return _back_to(member_id, "Subscription cancelled in Stripe.")
 
@@ -80,5 +79,5 @@ def cancel(member_id: int):
 @staff_required(Role.ADMIN, recent=True)
 def erase(member_id: int):
     load(EraseForm(), request.form)
-    erasure.erase_member(member_id, current_staff(), billing(), utcnow())
+    erasure.erase_member(member_id, current_staff(), payments(), utcnow())
     return _back_to(member_id, "Personal data erased; billing records kept.")

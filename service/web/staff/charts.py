@@ -60,7 +60,7 @@ def columns(title: str, labels: Sequence[str], series: Sequence[tuple[str, Seque
     for s, (name, _values) in enumerate(series):
         parts.append(f'<rect x="{40 + s * 110}" y="2" width="10" height="10" class="bar bar-{s}"/>'
                      f'<text x="{54 + s * 110}" y="12">{escape(name)}</text>')
-    desc = "; ".join(f"{name} " + ", ".join(f"{label} {_fmt(v)}" for label, v in zip(labels, values))
+    desc = "; ".join(f"{name} " + ", ".join(f"{label} {_fmt(v)}" for label, v in zip(labels, values, strict=False))
                      for name, values in series)
     return _frame(title, desc, WIDTH, height, "".join(parts))
 

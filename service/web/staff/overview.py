@@ -4,12 +4,10 @@ from __future__ import annotations
 from flask import render_template, request
 
 from service.db import utcnow
-from service.domain.insight import audit_log
-from service.web.staff import charts
-from service.domain.insight import dashboard
+from service.domain.insight import audit_log, dashboard
 from service.models import Role
 from service.schemas.staff import AuditArgs, load
-from service.web.staff import bp, staff_required
+from service.web.staff import bp, charts, staff_required
 
 
 @bp.get("/dashboard", endpoint="dashboard")

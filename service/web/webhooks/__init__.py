@@ -16,8 +16,9 @@ from flask import Blueprint, current_app, jsonify, request
 from service.db import utcnow
 from service.domain.billing import inbox
 from service.extensions import csrf, db, limiter
-from service.gateways import billing
+from service.gateways import payments
 from service.gateways.stripe_webhooks import verify_event
+from service.jobs import apply_event
 
 bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
 csrf.exempt(bp)  # Stripe signs its requests; there is no browser session to forge
@@ -33,5 +34,5 @@ def stripe_webhook():
     db.session.commit()
     if not current_app.config["WEBHOOK_APPLY_INLINE"]:
         return jsonify(received=True, status="stored")
-    status = inbox.apply_one(event["id"], billing(), now)
+    status = apply_event(event["id"], payments(), now)
     return jsonify(received=True, status=str(status))
