@@ -11,12 +11,12 @@ import copy
 
 from .cards import DECLINED, lookup
 from .events import emit, save_updated
+from .periods import add_interval
 from .resources import checkout
 from .resources.charges import charge_card, new_payment_method
 from .resources.customers import get_customer, new_customer
 from .resources.invoices import new_invoice, subscription_of
 from .resources.subscriptions import end_subscription, new_subscription
-from .periods import add_interval
 
 DAY = 86400
 

@@ -4,7 +4,7 @@ Views are thin: load under the store transaction, call one billing
 function, render or redirect. URLs are built with `url_for`, so they keep the
 mount prefix (`/_sandbox`) when the sandbox runs inside the service.
 """
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 
@@ -23,7 +23,7 @@ UNKNOWN = "Use a test card, such as 4242 4242 4242 4242."
 
 @bp.app_template_filter("date")
 def _date(ts):
-    return datetime.fromtimestamp(ts, timezone.utc).strftime("%d %b %Y")
+    return datetime.fromtimestamp(ts, UTC).strftime("%d %b %Y")
 
 
 @bp.app_context_processor

@@ -5,14 +5,14 @@ last day (Jan 31 -> Feb 28 -> Mar 31 follows the anchor, simplified here to
 clamping from the previous period end).
 """
 import calendar
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 
 def add_interval(ts: int, price: dict, count: int | None = None) -> int:
     """`ts` plus `count` (default the price's interval_count) of the price's interval."""
     recurring = price["recurring"]
     n = count if count is not None else recurring["interval_count"]
-    start = datetime.fromtimestamp(ts, timezone.utc)
+    start = datetime.fromtimestamp(ts, UTC)
     unit = recurring["interval"]
     if unit == "day":
         end = start + timedelta(days=n)

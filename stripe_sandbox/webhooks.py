@@ -195,7 +195,7 @@ class Dispatcher:
             "SELECT event_id, endpoint_id, url, attempt, status, error, at FROM deliveries "
             "ORDER BY id DESC LIMIT ?", (limit,)).fetchall()
         keys = ("event_id", "endpoint", "url", "attempt", "status", "error", "time")
-        return [dict(zip(keys, row)) for row in rows]
+        return [dict(zip(keys, row, strict=True)) for row in rows]
 
     def pending_count(self) -> int:
         return self.store.execute("SELECT COUNT(*) FROM outbox WHERE state = 'pending'").fetchone()[0]

@@ -1,2 +1,2 @@
 """Stripe resources. Importing this package registers every `/v1` endpoint."""
-from . import catalog, prices, charges, checkout, customers, events, invoices, portal, subscriptions  # noqa: F401
+from . import catalog, charges, checkout, customers, events, invoices, portal, prices, subscriptions  # noqa: F401

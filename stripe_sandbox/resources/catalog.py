@@ -3,8 +3,7 @@ from ..api import endpoint
 from ..events import emit, save_updated
 from ..ids import new_id
 from ..listing import PAGING, created_filter, page, render
-from ..wire import (StripeError, boolean, choice, fetch, integer, metadata, reject_unknown, required, string,
-                   string_list)
+from ..wire import StripeError, boolean, choice, fetch, integer, metadata, reject_unknown, required, string, string_list
 
 INTERVALS = ("day", "week", "month", "year")
 

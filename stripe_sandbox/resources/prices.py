@@ -2,10 +2,8 @@
 from ..api import endpoint
 from ..events import save_updated
 from ..listing import PAGING, created_filter, page, render
-from ..wire import (StripeError, boolean, choice, integer, metadata, reject_unknown, required,
-                    string, string_list)
-from .catalog import (claim_lookup_key, get_price, get_product, new_price, new_product,
-                      recurring_params)
+from ..wire import StripeError, boolean, choice, integer, metadata, reject_unknown, required, string, string_list
+from .catalog import claim_lookup_key, get_price, get_product, new_price, new_product, recurring_params
 
 CREATE = {"currency", "unit_amount", "product", "product_data", "recurring", "lookup_key",
           "transfer_lookup_key", "metadata", "nickname", "active"}
