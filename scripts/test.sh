@@ -1,14 +1,20 @@
 #!/usr/bin/env bash
-# The suite, twice: on SQLite, then on PostgreSQL (TEST_DATABASE_URL, or the local
-# server at 127.0.0.1:5432 when one answers). REQUIRE_POSTGRES=1 (CI) makes a
-# missing PostgreSQL a failure instead of a skipped pass.
+# The checks, then the suite twice: on SQLite (with coverage), then on PostgreSQL
+# (TEST_DATABASE_URL, or the local server at 127.0.0.1:5432 when one answers).
+# REQUIRE_POSTGRES=1 (CI) makes a missing PostgreSQL a failure instead of a skipped pass.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PY=.venv/bin/python
+BIN=.venv/bin
+PY=$BIN/python
 PG_URL="${TEST_DATABASE_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/test}"
 
-echo "== test suite on SQLite"
-TEST_DATABASE_URL= "$PY" -m pytest "$@"
+echo "== lint (ruff), types (mypy), import layers (import-linter)"
+"$BIN/ruff" check service stripe_sandbox tests bench scripts migrations
+"$BIN/mypy"
+"$BIN/lint-imports" --no-cache
+
+echo "== test suite on SQLite, with coverage of service/"
+TEST_DATABASE_URL= "$PY" -m pytest --cov=service --cov-report=term:skip-covered --cov-report=html:htmlcov "$@"
 
 if "$PY" scripts/pg_ready.py "$PG_URL"; then
   echo "== test suite on PostgreSQL ($PG_URL)"

@@ -1,6 +1,7 @@
 """Declarative base, typed columns and UTC timestamps shared by every model."""
 from __future__ import annotations
 
+import enum
 from datetime import UTC, datetime
 from typing import Any
 
@@ -55,7 +56,7 @@ class Base(DeclarativeBase):
     type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON()}
 
 
-def str_enum(enum_cls: type, name: str) -> Any:
+def str_enum(enum_cls: type[enum.Enum], name: str) -> Any:
     """A portable enum column: stored as its string values, checked by a constraint."""
     return Enum(
         enum_cls,

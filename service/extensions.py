@@ -1,7 +1,7 @@
 """Extension objects, created unbound; `create_app` binds them to an app."""
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import urlsplit
 
 from flask import Flask, current_app
@@ -13,6 +13,10 @@ from flask_talisman import Talisman
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, scoped_session, sessionmaker
+
+if TYPE_CHECKING:
+    from flask.ctx import AppContext
+    from werkzeug.local import LocalProxy
 
 
 class _AppSession(Session):
@@ -34,7 +38,8 @@ class Database:
     def __init__(self) -> None:
         self.session = scoped_session(
             sessionmaker(class_=_AppSession, expire_on_commit=False),
-            scopefunc=lambda: id(app_ctx._get_current_object()),
+            # Flask types `app_ctx` as the AppContext it stands for; it is a LocalProxy.
+            scopefunc=lambda: id(cast("LocalProxy[AppContext]", app_ctx)._get_current_object()),
         )
 
     def init_app(self, app: Flask) -> None:

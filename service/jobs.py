@@ -73,7 +73,8 @@ def run_each(items: Iterable[T], work: Callable[[T], object], *,
     taken = 0
     for item in islice(items, limit):
         taken += 1
-        run_one(lambda item=item: work(item), lambda exc, item=item: _failed(item, exc, on_failure))
+        # The defaults bind this item; mypy cannot infer a lambda with a default argument (python/mypy#15459).
+        run_one(lambda item=item: work(item), lambda exc, item=item: _failed(item, exc, on_failure))  # type: ignore[misc]
         tick()
     db.session.rollback()  # ends the read that found no more work; everything else is committed
     return taken

@@ -25,10 +25,10 @@ import logging
 import random
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from flask import current_app
-from sqlalchemy import and_, delete, exists, func, select, update
+from sqlalchemy import CursorResult, and_, delete, exists, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 
@@ -154,10 +154,10 @@ def retry_dead(ids: Iterable[int] | None = None, now: datetime | None = None) ->
     query = update(OutboxMessage).where(OutboxMessage.status == OutboxStatus.DEAD)
     if ids is not None:
         query = query.where(OutboxMessage.id.in_(list(ids)))
-    result = db.session.execute(
+    result = cast("CursorResult[Any]", db.session.execute(
         query.values(status=OutboxStatus.PENDING, attempts=0, next_attempt_at=now or utcnow()),
         execution_options={"synchronize_session": False},
-    )
+    ))
     db.session.flush()
     log_event(logger, "outbox.retried", count=result.rowcount)
     return result.rowcount
@@ -187,4 +187,4 @@ def purge_delivered(now: datetime, batch: int = 1000) -> int:
     cutoff = now - timedelta(days=current_app.config["OUTBOX_RETENTION_DAYS"])
     ids = select(OutboxMessage.id).where(OutboxMessage.status == OutboxStatus.DELIVERED,
                                          OutboxMessage.delivered_at < cutoff).limit(batch)
-    return db.session.execute(delete(OutboxMessage).where(OutboxMessage.id.in_(ids.scalar_subquery()))).rowcount
+    return cast("CursorResult[Any]", db.session.execute(delete(OutboxMessage).where(OutboxMessage.id.in_(ids.scalar_subquery())))).rowcount

@@ -15,11 +15,15 @@ import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import stripe
 
 from service.errors import BillingError, BillingNotFound, BillingUnavailable, PaymentDeclined
+
+if TYPE_CHECKING:
+    from stripe.params import CustomerCreateParams, CustomerUpdateParams, EventListParams, SubscriptionListParams
+    from stripe.params.checkout import SessionCreateParams, SessionCreateParamsLineItem
 
 # The API version the pinned SDK (stripe==16.1.0) ships with. Pinning both means
 # an SDK upgrade that changes object shapes cannot slip in unnoticed.
@@ -96,7 +100,7 @@ class StripeGateway:
         return cls(config["STRIPE_SECRET_KEY"], api_base=config.get("STRIPE_API_BASE", ""))
 
     @staticmethod
-    def _opts(key: str) -> dict[str, str]:
+    def _opts(key: str) -> stripe.RequestOptions:
         return {"idempotency_key": key}
 
     # --- customers ----------------------------------------------------------
@@ -104,7 +108,7 @@ class StripeGateway:
     def create_customer(self, *, member_id: int, email: str, name: str) -> Obj:
         """Create the member's one Stripe customer (keyed by member id and email, so never twice;
         the email part keeps a reused id in a fresh database from colliding with an old key)."""
-        params = {"email": email, "name": name, "metadata": {"member_id": str(member_id)}}
+        params: CustomerCreateParams = {"email": email, "name": name, "metadata": {"member_id": str(member_id)}}
         digest = hashlib.sha256(email.encode()).hexdigest()[:16]
         with _translated():
             return _plain(self._v1.customers.create(
@@ -127,7 +131,7 @@ class StripeGateway:
 
     def update_customer(self, customer_id: str, *, key: str, email: str | None = None, name: str | None = None) -> Obj:
         """Change the customer's email or name; `key` names this change (e.g. an audit entry id)."""
-        params = {k: v for k, v in (("email", email), ("name", name)) if v is not None}
+        params = cast("CustomerUpdateParams", {k: v for k, v in (("email", email), ("name", name)) if v is not None})
         with _translated():
             return _plain(self._v1.customers.update(customer_id, params, self._opts(idempotency_key("customer", customer_id, key))))
 
@@ -162,13 +166,13 @@ class StripeGateway:
         `line_item` is {"price": id} or {"price_data": {...}} (pay what you want);
         `success_url` should carry {CHECKOUT_SESSION_ID}; `key` names the attempt.
         """
-        params = {
+        params: SessionCreateParams = {
             "mode": "subscription",
             "customer": customer_id,
             "client_reference_id": str(member_id),
             "metadata": {"member_id": str(member_id)},
             "subscription_data": {"metadata": {"member_id": str(member_id)}},
-            "line_items": [{**line_item, "quantity": 1}],
+            "line_items": [cast("SessionCreateParamsLineItem", {**line_item, "quantity": 1})],
             "success_url": success_url,
             "cancel_url": cancel_url,
         }
@@ -191,7 +195,7 @@ class StripeGateway:
 
     def list_subscriptions(self, *, customer: str | None = None, status: str = "all") -> Iterator[Obj]:
         """Every subscription (of one customer, or of the account), page by page."""
-        params: dict[str, Any] = {"status": status, "limit": 100}
+        params: SubscriptionListParams = {"status": status, "limit": 100}
         if customer:
             params["customer"] = customer
         with _translated():
@@ -234,7 +238,7 @@ class StripeGateway:
 
     def list_events(self, *, created_gte: int | None = None, types: list[str] | None = None) -> Iterator[Obj]:
         """Events, newest first, page by page (Stripe keeps the last 30 days)."""
-        params: dict[str, Any] = {"limit": 100}
+        params: EventListParams = {"limit": 100}
         if created_gte is not None:
             params["created"] = {"gte": created_gte}
         if types:

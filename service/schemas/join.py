@@ -6,6 +6,7 @@ from decimal import Decimal
 from typing import Any
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, pre_load, validate, validates_schema
+from marshmallow.types import ErrorMessages
 
 from service.models import Plan, normalize_email
 
@@ -13,7 +14,7 @@ from service.models import Plan, normalize_email
 DOLLARS = re.compile(r"^\d{1,3}(,?\d{3})*(\.\d{1,2})?$", re.ASCII)  # ASCII: "１２" is not an amount
 MAX_AMOUNT = 1_000_000  # $10,000 a month: more than that is a typo, or a call we'd like to take in person
 
-EMAIL_MESSAGES = {"required": "Enter your email address.", "invalid": "Enter an email address like name@example.org."}
+EMAIL_MESSAGES: ErrorMessages = {"required": "Enter your email address.", "invalid": "Enter an email address like name@example.org."}
 
 
 def dollars_to_cents(raw: str) -> int | None:

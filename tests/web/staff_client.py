@@ -11,7 +11,7 @@ from flask.testing import FlaskClient
 
 from service.db import utcnow
 from service.models import StaffUser
-from service.web.staff import AUTH_AT
+from service.web.staff.base import AUTH_AT
 from tests.factories import STAFF_PASSWORD, make_staff
 
 _TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')

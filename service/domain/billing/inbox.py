@@ -18,9 +18,9 @@ import logging
 import random
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import CursorResult, Table, func, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -53,8 +53,8 @@ def store(event: dict[str, Any], now: datetime) -> bool:
     }
     insert = pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
     # A Core insert on the table: the hot path of every webhook, without ORM bookkeeping.
-    statement = insert(StripeEvent.__table__).values(**values).on_conflict_do_nothing(index_elements=["stripe_event_id"])
-    created = db.session.execute(statement).rowcount == 1
+    statement = insert(cast("Table", StripeEvent.__table__)).values(**values).on_conflict_do_nothing(index_elements=["stripe_event_id"])
+    created = cast("CursorResult[Any]", db.session.execute(statement)).rowcount == 1
     if created:
         log_event(logger, "webhook.stored", stripe_event_id=event["id"], type=event["type"])
     return created

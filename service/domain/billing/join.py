@@ -118,6 +118,7 @@ def line_item(plan: Plan, amount: int, gateway: StripeGateway) -> dict[str, Any]
 def _new_attempt(member: Member, req: JoinRequest, gateway: StripeGateway, now: datetime,
                  base_url: str) -> CheckoutAttempt:
     previous = db.session.scalar(select(func.count(CheckoutAttempt.id)).where(CheckoutAttempt.member_id == member.id))
+    assert previous is not None  # COUNT always returns a row
     # The idempotency key names this customer's n-th attempt at this moment, for this plan and
     # amount: the SDK's retries of this request reuse it, any later join gets a new one.
     key = (f"{member.id}-{member.stripe_customer_id}-{previous + 1}-{req.plan.code}-{req.amount}"

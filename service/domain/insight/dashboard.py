@@ -92,12 +92,12 @@ def revenue() -> list[Revenue]:
         select(Plan.code, Subscription.currency, Subscription.interval, func.sum(Subscription.amount), func.count())
         .outerjoin(Plan, Plan.id == Subscription.plan_id).where(Subscription.status.in_(PAYING))
         .group_by(Plan.code, Subscription.currency, Subscription.interval))
-    totals: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
+    totals: dict[tuple[str, str], list[float]] = defaultdict(lambda: [0, 0])
     for code, currency, interval, amount, count in rows:
         per_month = amount if interval is Interval.MONTH else amount / 12
         totals[(code or "other", currency)][0] += per_month
         totals[(code or "other", currency)][1] += count
-    return [Revenue(plan, cur, round(v[0]), v[1]) for (plan, cur), v in sorted(totals.items())]
+    return [Revenue(plan, cur, round(v[0]), int(v[1])) for (plan, cur), v in sorted(totals.items())]
 
 
 def webhook_health() -> dict[str, object]:

@@ -6,10 +6,12 @@ process memory: inbox (webhooks received, applied, ignored, failing), outbox
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import func, select
+from sqlalchemy import Row, func, select
 
 from service.extensions import db
 from service.models import InboxStatus, Member, MemberStatus, OutboxMessage, OutboxStatus, StripeEvent
@@ -30,7 +32,7 @@ class Snapshot:
 
 def snapshot(now: datetime) -> Snapshot:
     snap = Snapshot()
-    rows = db.session.execute(select(StripeEvent.status, func.count()).group_by(StripeEvent.status)).all()
+    rows: Sequence[Row[Any, int]] = db.session.execute(select(StripeEvent.status, func.count()).group_by(StripeEvent.status)).all()
     snap.webhooks = {str(s): 0 for s in InboxStatus} | {str(s): n for s, n in rows}
     snap.last_webhook_at = db.session.scalar(select(func.max(StripeEvent.received_at)))
     snap.apply_seconds = _apply_quantiles(now)
@@ -45,11 +47,12 @@ def snapshot(now: datetime) -> Snapshot:
 
 def _apply_quantiles(now: datetime) -> dict[float, float]:
     """Median, 90th and 99th percentile of received -> applied over the last hour."""
-    rows = db.session.execute(
+    # applied_at is never NULL here: the WHERE compares it with a time.
+    rows = cast("Sequence[Row[datetime, datetime]]", db.session.execute(
         select(StripeEvent.received_at, StripeEvent.applied_at)
         .where(StripeEvent.status == InboxStatus.APPLIED, StripeEvent.applied_at >= now - LATENCY_WINDOW)
         .order_by(StripeEvent.applied_at.desc()).limit(LATENCY_SAMPLE)
-    ).all()
+    ).all())
     waits = sorted(max((applied - received).total_seconds(), 0.0) for received, applied in rows)
     if not waits:
         return {}

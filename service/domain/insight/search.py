@@ -47,7 +47,7 @@ def _start_of(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=UTC)
 
 
-def filtered(f: MemberFilter) -> Select[tuple[Member]]:
+def filtered(f: MemberFilter) -> Select[Member]:
     """A query for the members matching `f`, newest first (no limit)."""
     query = select(Member).order_by(Member.id.desc())
     if f.email:

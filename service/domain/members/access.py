@@ -74,7 +74,7 @@ def derive_status(member: Member, now: datetime) -> MemberStatus:
     """The status a member should have, from their subscriptions and any comp."""
     sub = primary_subscription(member.subscriptions)
     from_sub = MEMBER_STATUS_FOR[sub.status] if sub is not None else MemberStatus.PENDING
-    if from_sub is MemberStatus.ACTIVE and not _period_over(sub, now):
+    if from_sub is MemberStatus.ACTIVE and sub is not None and not _period_over(sub, now):
         return MemberStatus.ACTIVE
     if comp_active(member, now):
         return MemberStatus.COMPED

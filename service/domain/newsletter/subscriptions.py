@@ -167,7 +167,7 @@ def resubscribe(member_or_email: Member | str, slug: str, source: ConsentSource,
     now = now or utcnow()
     newsletter = get_list(slug)
     member = member_or_email if isinstance(member_or_email, Member) else None
-    email = member.email if member is not None else normalize_email(member_or_email)
+    email = member_or_email.email if isinstance(member_or_email, Member) else normalize_email(member_or_email)
     sub = find_subscription(newsletter, email, member.id if member is not None else None)
     wanted = ListStatus.SUBSCRIBED
     if newsletter.members_only and (member is None or not has_access(member, now)):

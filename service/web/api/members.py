@@ -12,7 +12,7 @@ from service.gateways import payments
 from service.models import Member, MemberStatus, Role
 from service.schemas import cursor_value
 from service.schemas.member import MemberListOut, MemberOut, MemberQuery
-from service.web.api import bp, parse_query, require_token
+from service.web.api.base import bp, parse_query, require_token
 
 
 @bp.get("/v1/members")

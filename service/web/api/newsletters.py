@@ -8,7 +8,7 @@ from service.domain.newsletter.subscriptions import get_list
 from service.models import ListStatus
 from service.schemas import cursor_value
 from service.schemas.newsletter import SubscriberListOut, SubscriberQuery
-from service.web.api import bp, parse_query, require_token
+from service.web.api.base import bp, parse_query, require_token
 
 
 @bp.get("/v1/newsletters/<slug>/subscribers")

@@ -10,7 +10,7 @@ from flask import jsonify
 from service.schemas.member import MemberListOut, MemberOut, MemberQuery, NewsletterOut, PlanOut, SubscriptionOut
 from service.schemas.newsletter import SubscriberListOut, SubscriberQuery
 from service.schemas.staff_api import AuditListOut, AuditQuery, MemberDetailOut, StatsOut
-from service.web.api import bp
+from service.web.api.base import bp
 
 _ERROR = {
     "type": "object",
@@ -46,15 +46,17 @@ def _method_field(converter: Any, field: Any, **_: Any) -> dict[str, Any]:
 
 
 def build_spec() -> dict[str, Any]:
-    plugin = MarshmallowPlugin(schema_name_resolver=lambda schema: None)
+    # apispec documents a None name as "inline the schema" but types the resolver as returning str.
+    plugin = MarshmallowPlugin(schema_name_resolver=lambda schema: None)  # type: ignore[arg-type,return-value]
     spec = APISpec(title="Membership staff API", version="1", openapi_version="3.0.3", plugins=[plugin])
+    assert plugin.converter is not None  # set by APISpec(plugins=[plugin]), which calls plugin.init_spec
     plugin.converter.add_attribute_function(_method_field)
     spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
     spec.components.schema("Error", _ERROR)
     for name, schema in (("Plan", PlanOut), ("Subscription", SubscriptionOut), ("Newsletter", NewsletterOut),
                          ("Member", MemberOut), ("MemberList", MemberListOut)):
         spec.components.schema(name, schema=schema)
-    security = [{"bearer": []}]
+    security: list[dict[str, list[str]]] = [{"bearer": []}]
     spec.path(path="/api/v1/members", operations={"get": {
         "summary": "Find members", "operationId": "listMembers", "security": security,
         "parameters": [{"in": "query", "schema": MemberQuery}],

@@ -8,7 +8,7 @@ from service.domain.insight import dashboard, member_view
 from service.domain.insight.audit_log import AuditFilter, entries
 from service.schemas import cursor_value
 from service.schemas.staff_api import AuditListOut, AuditQuery, MemberDetailOut, StatsOut
-from service.web.api import bp, parse_query, require_token
+from service.web.api.base import bp, parse_query, require_token
 
 
 @bp.get("/v1/members/<int:member_id>/detail")

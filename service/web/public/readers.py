@@ -17,7 +17,7 @@ DEFAULT_NEXT = "/account"
 
 def signed_in_member() -> Member | None:
     """The signed-in reader's member row; None for visitors and staff."""
-    user = current_user._get_current_object()  # type: ignore[attr-defined]
+    user = current_user._get_current_object()
     return user.member if isinstance(user, SignedInReader) else None
 
 

@@ -12,7 +12,7 @@ from service.domain.staff import actions as staff_actions
 from service.gateways import payments
 from service.models import Role
 from service.schemas.staff import CancelForm, CompForm, EditForm, EraseForm, NoteForm, load
-from service.web.staff import bp, current_staff, staff_required
+from service.web.staff.base import bp, signed_in_staff, staff_required
 
 
 def _back_to(member_id: int, message: str):
@@ -25,14 +25,14 @@ def _back_to(member_id: int, message: str):
 def grant_comp(member_id: int):
     form = load(CompForm(), request.form)
     until = datetime.combine(form["until"], time.min, tzinfo=UTC) if "until" in form else None
-    comps.grant_comp(member_id, current_staff(), utcnow(), until=until)
+    comps.grant_comp(member_id, signed_in_staff(), utcnow(), until=until)
     return _back_to(member_id, "Complimentary membership granted.")
 
 
 @bp.post("/members/<int:member_id>/comp/end")
 @staff_required(Role.SUPPORT)
 def end_comp(member_id: int):
-    comps.end_comp(member_id, current_staff(), utcnow())
+    comps.end_comp(member_id, signed_in_staff(), utcnow())
     return _back_to(member_id, "Complimentary membership ended.")
 
 
@@ -40,21 +40,21 @@ def end_comp(member_id: int):
 @staff_required(Role.SUPPORT)
 def add_note(member_id: int):
     form = load(NoteForm(), request.form)
-    staff_actions.add_note(member_id, current_staff(), form["text"], utcnow())
+    staff_actions.add_note(member_id, signed_in_staff(), form["text"], utcnow())
     return _back_to(member_id, "Note added.")
 
 
 @bp.post("/members/<int:member_id>/signin-link")
 @staff_required(Role.SUPPORT)
 def send_signin_link(member_id: int):
-    staff_actions.resend_signin_link(member_id, current_staff(), utcnow())
+    staff_actions.resend_signin_link(member_id, signed_in_staff(), utcnow())
     return _back_to(member_id, "A sign-in link is on its way to the member.")
 
 
 @bp.post("/members/<int:member_id>/resync")
 @staff_required(Role.SUPPORT, recent=True)
 def resync(member_id: int):
-    staff_resync(member_id, current_staff(), payments(), utcnow())
+    staff_resync(member_id, signed_in_staff(), payments(), utcnow())
     return _back_to(member_id, "Billing re-read from Stripe.")
 
 
@@ -62,7 +62,7 @@ def resync(member_id: int):
 @staff_required(Role.SUPPORT, recent=True)
 def edit(member_id: int):
     form = load(EditForm(), request.form)
-    staff_actions.edit_member(member_id, current_staff(), payments(), utcnow(), email=form["email"], name=form["name"])
+    staff_actions.edit_member(member_id, signed_in_staff(), payments(), utcnow(), email=form["email"], name=form["name"])
     return _back_to(member_id, "Email and name saved, here and on the Stripe customer.")
 
 
@@ -70,7 +70,7 @@ def edit(member_id: int):
 @staff_required(Role.ADMIN, recent=True)
 def cancel(member_id: int):
     form = load(CancelForm(), request.form)
-    staff_actions.cancel_subscription(member_id, form["subscription"], current_staff(), payments(), utcnow(),
+    staff_actions.cancel_subscription(member_id, form["subscription"], signed_in_staff(), payments(), utcnow(),
                                       at_period_end=form["when"] == "period_end")
     return _back_to(member_id, "Subscription cancelled in Stripe.")
 
@@ -79,5 +79,5 @@ def cancel(member_id: int):
 @staff_required(Role.ADMIN, recent=True)
 def erase(member_id: int):
     load(EraseForm(), request.form)
-    erasure.erase_member(member_id, current_staff(), payments(), utcnow())
+    erasure.erase_member(member_id, signed_in_staff(), payments(), utcnow())
     return _back_to(member_id, "Personal data erased; billing records kept.")

@@ -7,7 +7,7 @@ from service.db import utcnow
 from service.domain.staff import admin as staff_admin
 from service.models import Role, TokenScope
 from service.schemas.staff import StaffUpdateForm, StaffUserForm, TokenForm, load
-from service.web.staff import bp, current_staff, staff_required
+from service.web.staff.base import bp, signed_in_staff, staff_required
 
 
 @bp.get("/users")
@@ -20,7 +20,7 @@ def users():
 @staff_required(Role.ADMIN, recent=True)
 def create_user():
     form = load(StaffUserForm(), request.form)
-    user = staff_admin.add_staff(current_staff(), form["email"], Role(form["role"]), form["password"], form["name"],
+    user = staff_admin.add_staff(signed_in_staff(), form["email"], Role(form["role"]), form["password"], form["name"],
                                  utcnow())
     flash(f"Staff user {user.email} created as {user.role}.", "info")
     return redirect(url_for("staff.users"), code=303)
@@ -30,7 +30,7 @@ def create_user():
 @staff_required(Role.ADMIN, recent=True)
 def update_user(user_id: int):
     form = load(StaffUpdateForm(), request.form)
-    user = staff_admin.update_staff(current_staff(), user_id, Role(form["role"]), form["active"], utcnow())
+    user = staff_admin.update_staff(signed_in_staff(), user_id, Role(form["role"]), form["active"], utcnow())
     flash(f"{user.email} is now {user.role}{'' if user.active else ', deactivated'}.", "info")
     return redirect(url_for("staff.users"), code=303)
 
@@ -46,7 +46,7 @@ def tokens():
 @staff_required(Role.ADMIN, recent=True)
 def create_token():
     form = load(TokenForm(), request.form)
-    token, plain = staff_admin.issue_token(current_staff(), form["email"], form["name"], utcnow(),
+    token, plain = staff_admin.issue_token(signed_in_staff(), form["email"], form["name"], utcnow(),
                                            TokenScope(form["scope"]))
     # Shown once, in this response only; only its hash is stored.
     return render_template("staff/tokens.html", tokens=staff_admin.tokens(), users=staff_admin.staff_users(),
@@ -56,6 +56,6 @@ def create_token():
 @bp.post("/tokens/<int:token_id>/revoke")
 @staff_required(Role.ADMIN)
 def revoke_token(token_id: int):
-    token = staff_admin.revoke_token(current_staff(), token_id, utcnow())
+    token = staff_admin.revoke_token(signed_in_staff(), token_id, utcnow())
     flash(f"Token {token.prefix}... revoked.", "info")
     return redirect(url_for("staff.tokens"), code=303)

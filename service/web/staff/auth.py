@@ -12,7 +12,7 @@ from service.domain.staff.login import attempt_login, change_password, confirm_p
 from service.errors import ValidationFailed
 from service.extensions import limiter
 from service.schemas.staff import LoginForm, PasswordForm, load
-from service.web.staff import bp, current_staff, mark_authenticated, safe_next, staff_required
+from service.web.staff.base import bp, current_staff, mark_authenticated, safe_next, signed_in_staff, staff_required
 
 
 def _login_limit() -> str:
@@ -57,7 +57,7 @@ def logout():
 @limiter.limit(_login_limit, methods=["POST"])
 @staff_required()
 def reauth():
-    user = current_staff()
+    user = signed_in_staff()
     target = safe_next(request.values.get("next"))
     if request.method == "POST":
         now, config = utcnow(), current_app.config
@@ -79,7 +79,7 @@ def password():
         return render_template("staff/password.html", error="The two new passwords differ."), 422
     now = utcnow()
     try:
-        change_password(current_staff(), form["current_password"], form["new_password"], now)
+        change_password(signed_in_staff(), form["current_password"], form["new_password"], now)
     except ValidationFailed as exc:
         return render_template("staff/password.html", error=exc.message), 422
     mark_authenticated(now, new_session=True)  # this session stays; older ones end

@@ -11,7 +11,7 @@ from service.domain.members.csv_io import export_rows
 from service.domain.staff.actions import live_subscriptions
 from service.models import MemberStatus, Role
 from service.schemas.staff import SearchArgs, load
-from service.web.staff import bp, current_staff, staff_required
+from service.web.staff.base import bp, signed_in_staff, staff_required
 
 PAGE = 25
 
@@ -54,6 +54,6 @@ def export_members():
 def member_page(member_id: int):
     now = utcnow()
     page = member_view.load(member_id, now)
-    user = current_staff()
+    user = signed_in_staff()
     return render_template("staff/member.html", p=page, m=page.member, live=live_subscriptions(page.member), now=now,
                            can_support=user.role.allows(Role.SUPPORT), can_admin=user.role.allows(Role.ADMIN))

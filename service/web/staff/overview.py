@@ -7,7 +7,8 @@ from service.db import utcnow
 from service.domain.insight import audit_log, dashboard
 from service.models import Role
 from service.schemas.staff import AuditArgs, load
-from service.web.staff import bp, charts, staff_required
+from service.web.staff import charts
+from service.web.staff.base import bp, staff_required
 
 
 @bp.get("/dashboard", endpoint="dashboard")
