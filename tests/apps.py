@@ -1,4 +1,5 @@
-"""A throwaway app for tests that need routes or settings the session app must not get."""
+"""A throwaway app for tests that need routes or settings the session app must not get,
+and putting back the one rate limiter every app in the process shares."""
 from __future__ import annotations
 
 import logging
@@ -25,3 +26,17 @@ def fresh_app(database_url: str, **overrides: Any) -> Iterator[Flask]:
         service_logger.handlers[:] = saved[0]
         service_logger.setLevel(saved[1])
         service_logger.propagate = saved[2]
+
+
+@contextmanager
+def own_limiter() -> Iterator[None]:
+    """The limiter is one object shared by every app in the process: whatever a rate-limit
+    test's own app switches on is switched back off after it."""
+    from service.extensions import limiter
+
+    saved = dict(vars(limiter))
+    try:
+        yield
+    finally:
+        vars(limiter).clear()
+        vars(limiter).update(saved)

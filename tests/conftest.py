@@ -2,11 +2,18 @@
 (PostgreSQL in the second pass of `make test`), or on a temporary SQLite file.
 
 - `database_url`: migrated once per run with the real Alembic migrations.
-- `app`: the service configured for tests.
+- `app`: the service configured for tests (one per run; no sandbox answers its billing gateway).
 - `db_session`: every test runs inside a transaction that is rolled back, so
   requests made through `client` commit to a savepoint and leave nothing behind.
   Requests share the test's session: a request that fails rolls back what the
   test only flushed, so set-up that must survive one is committed (to the savepoint).
+- `sandbox`, `sandbox_app`: a Stripe sandbox on a real HTTP server, and the service wired to
+  it over HTTP (one of each per module). Tests that need them say so: a folder's conftest.py,
+  or a module, defines `app` to return `sandbox_app`, so `client`, `cli` and `db_session`
+  use it too. `sandbox_settings` is what that app sets on top of the test settings; a folder
+  or module that needs more overrides it.
+- `gateway`, `tap`, `price`, `reader`: the sandbox app's billing gateway, the events the sandbox
+  emits, the $5 monthly price, and a member who pays through checkout (helpers in tests/billing.py).
 """
 from __future__ import annotations
 
@@ -16,14 +23,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import settings
 from flask import Flask
 from flask.testing import FlaskClient
+from hypothesis import settings
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from service import create_app
 from service.extensions import db, make_engine
+from service.gateways.stripe_gateway import StripeGateway
+from tests.billing import OLD_SECRET, SECRET, EventTap, Reader
+from tests.sandbox.harness import Sandbox, start_sandbox
 
 TEST_SECRET = "test-secret-key-not-for-production"
 
@@ -158,9 +168,56 @@ def smtp() -> Iterator[Any]:
     server.close()
 
 
-def sandbox_config(database_url: str, sandbox_url: str, **overrides: Any) -> dict[str, Any]:
-    """Settings for an app whose billing gateway talks to a running Stripe sandbox."""
-    return config_for_tests(database_url, BILLING_BACKEND="sandbox", STRIPE_API_BASE=sandbox_url, **overrides)
+@pytest.fixture(scope="module")
+def sandbox() -> Iterator[Sandbox]:
+    """A Stripe sandbox on a real HTTP server, one per module. It sends no webhooks by itself."""
+    sb = start_sandbox()
+    yield sb
+    sb.close()
+
+
+@pytest.fixture(scope="module")
+def sandbox_settings() -> dict[str, Any]:
+    """What `sandbox_app` sets on top of the test settings. Override it in a folder's conftest or a
+    module to change them (the override may ask for this one by the same name and add to it)."""
+    # Events signed by tests.billing verify; so do those signed with the secret being rotated out.
+    return {"STRIPE_WEBHOOK_SECRET": f"{OLD_SECRET},{SECRET}"}
+
+
+@pytest.fixture(scope="module")
+def sandbox_app(database_url: str, sandbox: Sandbox, sandbox_settings: dict[str, Any]) -> Iterator[Flask]:
+    """The service with its billing gateway pointed at `sandbox`: the official SDK over real HTTP."""
+    app = create_app(config_for_tests(database_url, BILLING_BACKEND="sandbox", STRIPE_API_BASE=sandbox.url,
+                                      **sandbox_settings))
+    yield app
+    app.extensions["db_engine"].dispose()
+
+
+@pytest.fixture
+def gateway(sandbox_app: Flask) -> StripeGateway:
+    return sandbox_app.extensions["payments"]
+
+
+@pytest.fixture
+def tap(gateway: StripeGateway) -> EventTap:
+    return EventTap(gateway)
+
+
+@pytest.fixture
+def price(gateway: StripeGateway) -> dict[str, Any]:
+    return gateway.ensure_price(lookup_key="membership_monthly_5", product_name="Membership: Monthly",
+                                amount=500, currency="usd", interval="month")
+
+
+@pytest.fixture
+def reader(db_session: Session, gateway: StripeGateway, sandbox: Sandbox, price: dict[str, Any]) -> Reader:
+    from tests.factories import make_member
+
+    member = make_member(name="Ada Reader")
+    r = Reader(member, gateway, sandbox, price)
+    # Commit (to the test's savepoint): a request that fails rolls back what is only flushed.
+    db_session.commit()
+    return r
 
 
 REPO_ROOT = Path(__file__).resolve().parent.parent

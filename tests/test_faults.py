@@ -17,13 +17,12 @@ from pathlib import Path
 
 import psycopg
 import pytest
-import requests
 from werkzeug.serving import make_server
 
 from bench.common import scratch_database
 from bench.faults import seed, service_env, verify
 from service import create_app
-from tests.sandbox.conftest import start_sandbox
+from tests.sandbox.harness import start_sandbox
 
 BIN = Path(sys.executable).parent
 SECRET = "whsec_faults"

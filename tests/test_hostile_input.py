@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from service.models import StripeEvent
-from tests.webhooks.conftest import sign
+from tests.billing import sign
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 WEIRD_TEXT = st.text(alphabet=st.characters(blacklist_categories=["Cs"]), max_size=300)

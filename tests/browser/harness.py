@@ -77,8 +77,8 @@ class LiveService:
     def api_headers(self) -> dict[str, str]:
         """A staff viewer's API token, made directly in the service's database."""
         from service.domain.staff.users import create_api_token, create_staff_user
-        from service.models import Role
         from service.extensions import db
+        from service.models import Role
 
         with self.app.app_context():
             email = f"viewer{time.time_ns()}@newsroom.example"

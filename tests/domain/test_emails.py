@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 import pytest
 
 from service.domain import emails
-from service.jobs import deliver_outbox
 from service.gateways.mail import mail_from_config
+from service.jobs import deliver_outbox
 from service.models import OutboxStatus
 from tests.factories import make_member
 from tests.smtp import body_html, body_text

@@ -6,8 +6,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from service.db import utcnow
 from service import jobs
+from service.db import utcnow
 from service.domain import outbox
 from service.models import OutboxMessage, OutboxStatus
 

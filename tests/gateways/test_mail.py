@@ -11,11 +11,6 @@ from tests.smtp import body_html, body_text
 SENDER = "Newsroom Members <members@newsroom.example>"
 
 
-@pytest.fixture
-def app():  # these tests need no app or database (overrides the sandbox app of this package)
-    return None
-
-
 def test_smtp_sends_plain_text_and_html_alternatives_from_mail_from(smtp):
     gateway = SmtpMail("127.0.0.1", smtp.port, SENDER)
     gateway.send(Email(to="ada@example.org", subject="Hello", text="Plain words", html="<p>Rich words</p>"))

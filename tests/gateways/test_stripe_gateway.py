@@ -8,7 +8,7 @@ import pytest
 
 from service.errors import BillingError, BillingNotFound, BillingUnavailable
 from service.gateways.stripe_gateway import StripeGateway
-from tests.sandbox.conftest import pay
+from tests.sandbox.harness import pay
 
 _members = itertools.count(1000)
 

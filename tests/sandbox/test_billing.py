@@ -3,7 +3,7 @@ import re
 
 import pytest
 
-from .conftest import start_sandbox
+from .harness import start_sandbox
 
 DAY = 86400
 

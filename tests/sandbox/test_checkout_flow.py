@@ -6,7 +6,7 @@ import stripe
 
 import stripe_sandbox
 
-from .conftest import WEBHOOK_SECRET, pay
+from .harness import WEBHOOK_SECRET, pay
 
 SUCCESS = "http://svc.test/join/success?session_id={CHECKOUT_SESSION_ID}"
 CANCEL = "http://svc.test/join/cancelled"

@@ -8,7 +8,7 @@ import stripe
 import stripe_sandbox
 from stripe_sandbox.webhooks import sign
 
-from .conftest import WEBHOOK_SECRET, start_sandbox
+from .harness import WEBHOOK_SECRET, start_sandbox
 
 
 def _make_events(client, n):

@@ -1,46 +1,26 @@
-"""The reader's pages against a running Stripe sandbox: fixtures and helpers.
+"""The reader's pages against a running Stripe sandbox: helpers.
 
-Test modules import the fixtures they use (`from tests.web.readers import app, sandbox`),
-so the rest of tests/web keeps the plain session app.
+The modules that use them run on `sandbox_app` (they define `app` to return it, or their
+folder's conftest does), and its emails stay in the outbox (tests/web/conftest.py), where
+`emails_to` reads them; the rest of tests/web keeps the plain session app.
 """
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
-import pytest
-from flask import Flask, g
+from flask import g
 from flask.testing import FlaskClient
 from flask_login.utils import _create_identifier
 from sqlalchemy import select
 
-from service import create_app
-from service.gateways.stripe_gateway import StripeGateway
 from service.models import Member, OutboxMessage
 from service.web.public.join import JOINING_MEMBER
-from tests.conftest import sandbox_config
-from tests.sandbox.conftest import Sandbox, pay
-from tests.webhooks.conftest import sandbox  # noqa: F401 - the module-scoped sandbox fixture, shared
+from tests.sandbox.harness import Sandbox, pay
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 LINK = re.compile(r"(http://localhost/signin/link/\S+)")
 CODE = re.compile(r"code on the sign-in page: (\d{6})")
-
-
-@pytest.fixture(scope="module")
-def app(database_url: str, sandbox: Sandbox) -> Iterator[Flask]:
-    # Emails stay in the outbox (no inline delivery), where the tests read them.
-    app = create_app(sandbox_config(database_url, sandbox.url,
-                                      OUTBOX_DELIVER_INLINE=False))
-    yield app
-    app.extensions["db_engine"].dispose()
-
-
-@pytest.fixture
-def gateway(app: Flask) -> StripeGateway:
-    return app.extensions["payments"]
 
 
 def csrf(client: FlaskClient, path: str = "/") -> str:
@@ -113,17 +93,3 @@ def signin_code(address: str) -> str:
     found = [CODE.search(e["text"]) for e in emails_to(address) if e.get("kind") == "signin"]
     assert found and found[-1], f"no sign-in email to {address}"
     return found[-1].group(1)
-
-
-@contextmanager
-def own_limiter() -> Iterator[None]:
-    """The limiter is one object shared by every app in the process: whatever a rate-limit
-    test's own app switches on is switched back off after it."""
-    from service.extensions import limiter
-
-    saved = dict(vars(limiter))
-    try:
-        yield
-    finally:
-        vars(limiter).clear()
-        vars(limiter).update(saved)

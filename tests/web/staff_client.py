@@ -1,18 +1,18 @@
-"""Signing staff in through the real sign-in form, and posting console forms with their CSRF token."""
+"""Signing staff in through the real sign-in form, and posting console forms with their CSRF token.
+(The `staff_login` and `anonymous` fixtures built on this are in tests/web/conftest.py.)"""
 from __future__ import annotations
 
 import re
 from datetime import timedelta
 from typing import Any
 
-import pytest
 from flask import g
 from flask.testing import FlaskClient
 
 from service.db import utcnow
 from service.models import StaffUser
 from service.web.staff.base import AUTH_AT
-from tests.factories import STAFF_PASSWORD, make_staff
+from tests.factories import STAFF_PASSWORD
 
 _TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 
@@ -55,23 +55,3 @@ class StaffSession:
         """Pretend the password was last given `minutes` ago."""
         with self.client.session_transaction() as session:
             session[AUTH_AT] = (utcnow() - timedelta(minutes=minutes)).isoformat()
-
-
-@pytest.fixture
-def staff_login(app: Any, db_session: Any) -> Any:
-    """`staff_login(role)` -> a signed-in StaffSession (the user is committed to the test's savepoint)."""
-
-    def login(role: str = "viewer", **fields: Any) -> StaffSession:
-        user = make_staff(role=role, **fields)
-        db_session.commit()
-        session = StaffSession(app.test_client(), user)
-        response = session.login()
-        assert response.status_code == 302, response.get_data(as_text=True)
-        return session
-
-    return login
-
-
-@pytest.fixture
-def anonymous(app: Any, db_session: Any) -> StaffSession:
-    return StaffSession(app.test_client(), None)

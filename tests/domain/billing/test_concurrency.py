@@ -1,0 +1,126 @@
+"""Real parallel deliveries against a running service on PostgreSQL (row locks, ON CONFLICT).
+
+These commit for real (no rolled-back test transaction), so they clean up after themselves.
+"""
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, NamedTuple
+
+import pytest
+import requests
+from flask import Flask
+from sqlalchemy import delete, func, select
+from werkzeug.serving import make_server
+
+from service.extensions import db
+from service.models import ActivityKind, InboxStatus, Member, MemberActivity, MemberStatus, StripeEvent
+from tests.billing import EventTap, Reader, sign
+from tests.sandbox.harness import Sandbox
+
+pytestmark = pytest.mark.postgres_only
+
+
+class Live(NamedTuple):
+    """The sandbox-backed app, served over real HTTP by a threaded server."""
+
+    app: Flask
+    url: str
+
+
+class PaidReader(NamedTuple):
+    """A reader who paid through checkout, and the events the sandbox emitted for it (none delivered yet)."""
+
+    reader: Reader
+    events: list[dict[str, Any]]
+
+
+class StoredEvent(NamedTuple):
+    status: str
+    attempts: int
+
+
+class Outcome(NamedTuple):
+    """What the deliveries left: the member's status, how many status changes it recorded, the inbox rows."""
+
+    status: MemberStatus
+    status_changes: int
+    stored: list[StoredEvent]
+
+
+@pytest.fixture(scope="module")
+def live(database_url: str, sandbox_app: Flask) -> Iterator[Live]:
+    if not database_url.startswith("postgresql"):
+        pytest.skip("concurrent deliveries need PostgreSQL's row locks; the PostgreSQL pass of make test runs them")
+    server = make_server("127.0.0.1", 0, sandbox_app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield Live(sandbox_app, f"http://127.0.0.1:{server.server_port}")
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def paid_reader(live: Live, sandbox: Sandbox) -> Iterator[PaidReader]:
+    with live.app.app_context():
+        gateway = live.app.extensions["payments"]
+        tap = EventTap(gateway)
+        price = gateway.ensure_price(lookup_key="membership_monthly_5", product_name="Membership: Monthly",
+                                     amount=500, currency="usd", interval="month")
+        member = Member(email=f"parallel-{threading.get_ident()}-{id(tap)}@example.org", name="Parallel")
+        db.session.add(member)
+        db.session.commit()
+        reader = Reader(member, gateway, sandbox, price)
+        db.session.commit()
+        reader.pay()
+        events = tap.new()
+        yield PaidReader(reader, events)
+        ids = [e["id"] for e in events]
+        db.session.execute(delete(StripeEvent).where(StripeEvent.stripe_event_id.in_(ids)))
+        db.session.execute(delete(Member).where(Member.id == member.id))
+        db.session.commit()
+
+
+def _post_all_at_once(base: str, bodies: list[bytes]) -> list[int]:
+    barrier = threading.Barrier(len(bodies))
+
+    def post(body: bytes) -> int:
+        barrier.wait()
+        return requests.post(f"{base}/webhooks/stripe", data=body, timeout=30,
+                             headers={"Stripe-Signature": sign(body), "Content-Type": "application/json"}).status_code
+
+    with ThreadPoolExecutor(len(bodies)) as pool:
+        return list(pool.map(post, bodies))
+
+
+def _outcome(app: Flask, reader: Reader, event_ids: list[str]) -> Outcome:
+    with app.app_context():
+        member = db.session.get(Member, reader.member.id)
+        changes = db.session.scalar(select(func.count()).select_from(MemberActivity).where(
+            MemberActivity.member_id == member.id, MemberActivity.kind == ActivityKind.STATUS_CHANGED))
+        rows = db.session.execute(select(StripeEvent.status, StripeEvent.attempts)
+                                  .where(StripeEvent.stripe_event_id.in_(event_ids))).all()
+        return Outcome(member.status, changes, [StoredEvent(str(s), a) for s, a in rows])
+
+
+def test_the_same_event_on_eight_connections_applies_once(live, paid_reader):
+    completed = next(e for e in paid_reader.events if e["type"] == "checkout.session.completed")
+    body = json.dumps(completed).encode()
+    assert set(_post_all_at_once(live.url, [body] * 8)) == {200}
+    outcome = _outcome(live.app, paid_reader.reader, [completed["id"]])
+    assert outcome.status is MemberStatus.ACTIVE
+    assert outcome.status_changes == 1
+    assert outcome.stored == [StoredEvent(str(InboxStatus.APPLIED), attempts=1)]
+
+
+def test_a_whole_checkout_delivered_in_parallel_and_twice(live, paid_reader):
+    events = paid_reader.events
+    bodies = [json.dumps(e).encode() for e in events] * 2
+    assert set(_post_all_at_once(live.url, bodies)) == {200}
+    outcome = _outcome(live.app, paid_reader.reader, [e["id"] for e in events])
+    assert outcome.status is MemberStatus.ACTIVE
+    assert outcome.status_changes == 1
+    assert len(outcome.stored) == len(events)
+    assert all(row.attempts == 1 for row in outcome.stored)

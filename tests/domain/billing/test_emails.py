@@ -1,0 +1,49 @@
+"""The emails membership changes send, received by a real SMTP server."""
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.billing import deliver_all, replace_card
+from tests.smtp import SmtpServer, body_text
+
+
+@pytest.fixture(scope="module")
+def sandbox_settings(sandbox_settings: dict[str, Any], smtp: SmtpServer) -> dict[str, Any]:
+    """The sandbox app sends its mail to the test SMTP server, with links to the public site."""
+    return {**sandbox_settings, "MAIL_URL": smtp.url, "BASE_URL": "https://news.example"}
+
+
+def subjects(smtp: SmtpServer, address: str) -> list[str]:
+    return [m["Subject"] for m in smtp.inbox.to(address)]
+
+
+def test_welcome_once_on_first_activation(client, db_session, reader, tap, smtp):
+    reader.pay()
+    events = tap.new()
+    deliver_all(client, events)
+    deliver_all(client, events)
+    assert subjects(smtp, reader.member.email) == ["Welcome, and thank you for becoming a member"]
+
+
+def test_payment_failed_once_per_attempt_then_ended(client, db_session, reader, tap, sandbox, smtp):
+    reader.pay()
+    deliver_all(client, tap.new())
+    replace_card(reader, "4000 0000 0000 0341")
+    sandbox.advance(days=31)
+    first_failure = tap.new()
+    deliver_all(client, first_failure)
+    deliver_all(client, first_failure)  # Stripe redelivers: no second email
+    failed = [m for m in smtp.inbox.to(reader.member.email) if m["Subject"] == "Your membership payment didn't go through"]
+    assert len(failed) == 1
+    assert "https://news.example/account" in body_text(failed[0])
+    sandbox.advance(days=3)  # the first retry fails too: a new attempt, a new email
+    deliver_all(client, tap.new())
+    assert subjects(smtp, reader.member.email).count("Your membership payment didn't go through") == 2
+    sandbox.advance(days=13)  # the remaining retries fail; the subscription ends
+    deliver_all(client, tap.new())
+    sent = subjects(smtp, reader.member.email)
+    assert sent.count("Your membership has ended") == 1
+    # The last failed attempt ended the membership: no "payment failed, we'll retry" after that.
+    assert sent.count("Your membership payment didn't go through") == 2

@@ -1,0 +1,42 @@
+"""Schemathesis over every operation of the OpenAPI document: generated requests (valid
+and not) never get a 5xx, and every answer matches what the document promises."""
+from __future__ import annotations
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, given, settings
+
+from service.db import utcnow
+from service.domain.billing.sync import Cause, sync_subscription
+
+
+@pytest.fixture(scope="module")
+def app(sandbox_app):
+    """The sandbox-backed app: a member with a real subscription gives the answers content."""
+    return sandbox_app
+
+
+def test_every_operation_keeps_its_contract(app, db_session, api_token, reader, gateway):
+    session = reader.pay()  # a member with a real subscription, so answers have content
+    sync_subscription(reader.member, gateway.retrieve_subscription(session["subscription"]), utcnow(), cause=Cause())
+    db_session.commit()
+    headers = api_token("admin", "write")
+    schema = schemathesis.openapi.from_wsgi("/api/openapi.json", app)
+    operations = [result.ok() for result in schema.get_all_operations()]
+    assert len(operations) == 8
+    for operation in operations:
+
+        @given(case=operation.as_strategy())
+        @settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+        def keeps_contract(case):
+            case.call_and_validate(headers=headers)
+
+        keeps_contract()
+
+
+def test_the_document_lists_every_api_route(app):
+    document = app.test_client().get("/api/openapi.json").get_json()
+    documented = {path for path in document["paths"]}
+    served = {rule.rule.replace("<int:", "{").replace("<", "{").replace(">", "}")
+              for rule in app.url_map.iter_rules() if rule.rule.startswith("/api/v1/")}
+    assert served == documented

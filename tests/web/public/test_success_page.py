@@ -1,0 +1,69 @@
+"""The reader who reaches the success page before the webhook sees their membership."""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from service.models import ActivityKind, MemberActivity, MemberStatus
+from service.web.public.join import JOINING_MEMBER
+from tests.billing import deliver_all
+
+
+@pytest.fixture(scope="module")
+def app(sandbox_app):
+    """The reader pays on the sandbox; its webhooks follow, signed like Stripe."""
+    return sandbox_app
+
+
+def _joining(client, member_id: int) -> None:
+    with client.session_transaction() as browser:
+        browser[JOINING_MEMBER] = member_id
+
+
+def test_success_page_before_any_webhook(client, db_session, reader, tap):
+    session = reader.pay()
+    _joining(client, reader.member.id)
+    page = client.get(f"/join/success?session_id={session['id']}")
+    assert page.status_code == 200 and b"Welcome" in page.data
+    assert reader.member.status is MemberStatus.ACTIVE
+    changes_before = db_session.scalars(select(MemberActivity).where(
+        MemberActivity.member_id == reader.member.id, MemberActivity.kind == ActivityKind.STATUS_CHANGED)).all()
+    assert len(changes_before) == 1
+    # The webhooks that follow change nothing.
+    assert set(deliver_all(client, tap.new())) == {200}
+    changes_after = db_session.scalars(select(MemberActivity).where(
+        MemberActivity.member_id == reader.member.id, MemberActivity.kind == ActivityKind.STATUS_CHANGED)).all()
+    assert len(changes_after) == 1
+
+
+def test_someone_elses_session_is_not_synced(client, db_session, reader, tap):
+    session = reader.pay()
+    _joining(client, reader.member.id + 1000)
+    page = client.get(f"/join/success?session_id={session['id']}")
+    assert page.status_code == 200 and b"confirming your payment" in page.data
+    assert reader.member.status is MemberStatus.PENDING
+
+
+def test_no_browser_session_shows_processing_and_changes_nothing(client, db_session, reader):
+    session = reader.pay()
+    page = client.get(f"/join/success?session_id={session['id']}")
+    assert b"confirming your payment" in page.data and reader.member.status is MemberStatus.PENDING
+
+
+def test_malformed_or_unknown_session_ids_are_harmless(client, db_session, reader):
+    _joining(client, reader.member.id)
+    for value in ("cs_test_doesnotexist", "../../etc", "<script>", ""):
+        page = client.get("/join/success", query_string={"session_id": value})
+        assert page.status_code == 200 and b"<script>" not in page.data
+
+
+def test_unpaid_checkout_shows_processing(client, db_session, reader):
+    session = reader.checkout()
+    _joining(client, reader.member.id)
+    page = client.get(f"/join/success?session_id={session['id']}")
+    assert b"confirming your payment" in page.data and reader.member.status is MemberStatus.PENDING
+
+
+def test_cancelled_page_says_nothing_was_charged(client, db_session):
+    page = client.get("/join/cancelled")
+    assert page.status_code == 200 and b"nothing was charged" in page.data
