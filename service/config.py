@@ -129,6 +129,9 @@ def _billing(env: _Env, production: bool, base_url: str) -> dict[str, Any]:
         "SANDBOX_DB": env.str("SANDBOX_DB", str(INSTANCE_DIR / "sandbox.sqlite3")),
         # Apply webhooks in the request (default), or only store them for `membership worker`.
         "WEBHOOK_APPLY_INLINE": env.bool("WEBHOOK_APPLY_INLINE", True),
+        # An event that fails this many times (about 20 hours with the backoff) is dead: no more
+        # retries, and the dashboard's webhook health shows it for staff.
+        "INBOX_MAX_ATTEMPTS": env.int("INBOX_MAX_ATTEMPTS", 12, minimum=1),
         "PAST_DUE_GRACE_DAYS": env.int("PAST_DUE_GRACE_DAYS", 7),
     }
 

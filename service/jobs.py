@@ -106,6 +106,13 @@ def retry_events(now: datetime, gateway: StripeGateway, limit: int = 100, *, inc
     return run_each(waiting, lambda row: apply_event(row.stripe_event_id, gateway, now, row), limit=limit)
 
 
+def revive_dead_events(now: datetime) -> int:
+    """Give dead events a fresh start, committed before any of them is claimed again."""
+    revived = inbox.revive_dead(now)
+    db.session.commit()
+    return revived
+
+
 # --- the outbox -----------------------------------------------------------------------
 
 
@@ -148,7 +155,7 @@ def reconcile(gateway: StripeGateway, now: datetime, *,
     the events of the last 30 days that never reached the inbox."""
     report = reconciling.Report()
     report.subscriptions = run_each(
-        gateway.list_subscriptions(), lambda sub: reconciling.reconcile_subscription(sub, now, report),
+        gateway.list_subscriptions(), lambda sub: reconciling.reconcile_subscription(sub, gateway, now, report),
         on_failure=lambda sub, exc: reconciling.subscription_failed(sub, exc, report),
         tick=lambda: tick("subscriptions"))
     for event in list(reconciling.missed_events(gateway, now)):

@@ -8,7 +8,7 @@ from tqdm import tqdm
 from service import jobs
 from service.cli.base import in_transaction
 from service.db import utcnow
-from service.domain.billing.inbox import count_failed
+from service.domain.billing.inbox import count_dead, count_failed
 from service.gateways import payments
 
 
@@ -19,13 +19,18 @@ def events_group() -> None:
 
 @events_group.command("retry")
 @click.option("--all", "everything", is_flag=True, help="Also retry failed events whose next attempt is not due yet.")
+@click.option("--dead", "revive", is_flag=True,
+              help="Also give dead events (those that failed INBOX_MAX_ATTEMPTS times) a fresh start.")
 @click.option("--limit", default=1000, show_default=True, type=click.IntRange(1), help="At most this many events.")
 @in_transaction
-def events_retry(everything: bool, limit: int) -> int:
+def events_retry(everything: bool, revive: bool, limit: int) -> int:
     """Re-apply failed (and stuck) inbox events. Applying is idempotent."""
-    tried = jobs.retry_events(utcnow(), payments(), limit, include_not_due=everything)
+    now = utcnow()
+    if revive:
+        click.echo(f"revived {jobs.revive_dead_events(now)} dead event(s)")
+    tried = jobs.retry_events(now, payments(), limit, include_not_due=everything or revive)
     failed = count_failed()
-    click.echo(f"retried {tried} event(s); {failed} still failing")
+    click.echo(f"retried {tried} event(s); {failed} still failing, {count_dead()} dead")
     return 1 if failed and tried else 0
 
 

@@ -56,6 +56,14 @@ def queue_payment_failed(member: Member, invoice_id: str, attempt_count: int, fi
                          attempt_count=attempt_count)
 
 
+def queue_payment_action_required(member: Member, invoice_id: str, attempt_count: int,
+                                  confirm_url: str) -> OutboxMessage | None:
+    """The bank asks the reader to authenticate a payment (3-D Secure); once per invoice attempt.
+    `confirm_url` is Stripe's hosted invoice page, where the reader confirms it."""
+    return _member_email(member, "payment_action_required", "Please confirm your membership payment",
+                         f"payment_action_required:{invoice_id}:{attempt_count}", confirm_url=confirm_url)
+
+
 def queue_membership_ended(member: Member, ended_at: datetime) -> OutboxMessage | None:
     """The membership ended; once per member and end time."""
     return _member_email(member, "membership_ended", "Your membership has ended",

@@ -15,7 +15,7 @@ import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 import stripe
 
@@ -105,14 +105,18 @@ class StripeGateway:
 
     # --- customers ----------------------------------------------------------
 
-    def create_customer(self, *, member_id: int, email: str, name: str) -> Obj:
+    def create_customer(self, *, member_id: int, email: str, name: str, replaces: str | None = None) -> Obj:
         """Create the member's one Stripe customer (keyed by member id and email, so never twice;
-        the email part keeps a reused id in a fresh database from colliding with an old key)."""
+        the email part keeps a reused id in a fresh database from colliding with an old key).
+
+        `replaces` names a deleted customer this one stands in for: it is part of the key, since
+        Stripe replays a key's first result for 24 hours, and that would be the deleted customer.
+        """
         params: CustomerCreateParams = {"email": email, "name": name, "metadata": {"member_id": str(member_id)}}
         digest = hashlib.sha256(email.encode()).hexdigest()[:16]
+        key = idempotency_key("member", member_id, digest, "customer", *([f"replaces-{replaces}"] if replaces else []))
         with _translated():
-            return _plain(self._v1.customers.create(
-                params, self._opts(idempotency_key("member", member_id, digest, "customer"))))
+            return _plain(self._v1.customers.create(params, self._opts(key)))
 
     def ensure_customer(self, *, member_id: int, email: str, name: str, customer_id: str | None) -> Obj:
         """The member's existing customer, or a new one if they have none (or it was deleted)."""
@@ -123,7 +127,7 @@ class StripeGateway:
                     return customer
             except BillingNotFound:
                 pass
-        return self.create_customer(member_id=member_id, email=email, name=name)
+        return self.create_customer(member_id=member_id, email=email, name=name, replaces=customer_id)
 
     def retrieve_customer(self, customer_id: str) -> Obj:
         with _translated():
@@ -183,6 +187,14 @@ class StripeGateway:
         with _translated():
             return _plain(self._v1.checkout.sessions.retrieve(session_id))
 
+    def list_checkout_sessions(self, *, customer: str, status: Literal["complete", "expired", "open"] = "complete"
+                               ) -> Iterator[Obj]:
+        """The customer's Checkout Sessions in a status (newest first), page by page."""
+        with _translated():
+            for session in self._v1.checkout.sessions.list(
+                    {"customer": customer, "status": status, "limit": 100}).auto_paging_iter():
+                yield _plain(session)
+
     def expire_checkout_session(self, session_id: str) -> Obj:
         with _translated():
             return _plain(self._v1.checkout.sessions.expire(session_id, None, self._opts(idempotency_key("expire", session_id))))
@@ -208,6 +220,13 @@ class StripeGateway:
             return _plain(self._v1.subscriptions.update(
                 subscription_id, {"cancel_at_period_end": cancel},
                 self._opts(idempotency_key("sub", subscription_id, "cancel-at-period-end", cancel, key))))
+
+    def clear_cancel_at(self, subscription_id: str, *, key: str) -> Obj:
+        """Undo a cancellation scheduled for a date (`cancel_at`): the subscription renews again."""
+        with _translated():
+            return _plain(self._v1.subscriptions.update(
+                subscription_id, {"cancel_at": ""},
+                self._opts(idempotency_key("sub", subscription_id, "clear-cancel-at", key))))
 
     def cancel_subscription_now(self, subscription_id: str, *, key: str) -> Obj:
         with _translated():

@@ -16,6 +16,7 @@ class InboxStatus(enum.StrEnum):
     APPLIED = "applied"
     IGNORED = "ignored"  # genuine, but not ours or of a type we don't act on
     FAILED = "failed"  # applying raised; retried
+    DEAD = "dead"  # failed INBOX_MAX_ATTEMPTS times: no more retries, staff alerted
 
 
 class StripeEvent(Base):

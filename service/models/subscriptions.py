@@ -15,6 +15,10 @@ if TYPE_CHECKING:
 
 
 class Interval(enum.StrEnum):
+    """Every interval a Stripe price may recur on; with `interval_count`, e.g. 3 months."""
+
+    DAY = "day"
+    WEEK = "week"
     MONTH = "month"
     YEAR = "year"
 
@@ -81,8 +85,15 @@ class Subscription(Base):
     amount: Mapped[int] = mapped_column(Integer)
     currency: Mapped[str] = mapped_column(String(3))
     interval: Mapped[Interval] = mapped_column(str_enum(Interval, "subscription_interval"))
+    # Stripe's recurring.interval_count: a quarterly price is (month, 3).
+    interval_count: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     current_period_end: Mapped[datetime | None]
     cancel_at_period_end: Mapped[bool] = mapped_column(Boolean, default=False)
+    # A date Stripe will cancel on; renewals before it go on (and are charged).
+    cancel_at: Mapped[datetime | None]
+    # Stripe's pause_collection.behavior while collection is paused (the status stays active).
+    pause_behavior: Mapped[str | None] = mapped_column(String(30))
+    pause_resumes_at: Mapped[datetime | None]
     canceled_at: Mapped[datetime | None]
     ended_at: Mapped[datetime | None]
     # Stripe's own creation time of the subscription, to order a member's subscriptions.
@@ -94,6 +105,11 @@ class Subscription(Base):
 
     member: Mapped[Member] = relationship(back_populates="subscriptions")
     plan: Mapped[Plan | None] = relationship(lazy="joined")
+
+    @property
+    def cadence(self) -> str:
+        """How often it is billed, as a reader writes it: 'month', '3 months'."""
+        return str(self.interval) if self.interval_count == 1 else f"{self.interval_count} {self.interval}s"
 
 
 class Invoice(Base):

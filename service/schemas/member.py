@@ -18,7 +18,7 @@ class PlanOut(Schema):
     code = fields.String(required=True, allow_none=True)
     amount = fields.Integer(required=True, metadata={"description": "Minor units (cents)"})
     currency = fields.String(required=True)
-    interval = fields.String(required=True, validate=validate.OneOf(["month", "year"]))
+    interval = fields.String(required=True, validate=validate.OneOf(["day", "week", "month", "year"]))
 
 
 class SubscriptionOut(Schema):

@@ -26,8 +26,13 @@ class SubscriptionRowOut(Schema):
     amount = fields.Integer(required=True)
     currency = Str(required=True)
     interval = Str(required=True)
+    interval_count = fields.Integer(required=True, metadata={"description": "Billed every interval_count intervals"})
     current_period_end = When(allow_none=True, required=True)
     cancel_at_period_end = fields.Boolean(required=True)
+    cancel_at = When(allow_none=True, required=True,
+                     metadata={"description": "A date Stripe cancels on; renewals before it are charged"})
+    pause_behavior = Str(allow_none=True, required=True,
+                         metadata={"description": "Stripe's pause_collection behavior while payments are paused"})
     synced_at = When(required=True)
 
 
@@ -140,6 +145,7 @@ class BriefMemberOut(Schema):
 class WebhookHealthOut(Schema):
     last_event_at = When(allow_none=True, required=True)
     failed_events = fields.Integer(required=True)
+    dead_events = fields.Integer(required=True)
     waiting_events = fields.Integer(required=True)
     outbox_backlog = fields.Integer(required=True)
     outbox_dead = fields.Integer(required=True)

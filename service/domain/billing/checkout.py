@@ -10,20 +10,22 @@ from service.gateways.stripe_gateway import StripeGateway
 from service.models import Member
 
 
-def confirm_checkout(session_id: str, member_id: int, gateway: StripeGateway, now: datetime) -> Member | None:
-    """Sync the member's subscription from a completed Checkout Session.
+def confirm_checkout(session_id: str, gateway: StripeGateway, now: datetime) -> Member | None:
+    """Sync the subscription of a completed Checkout Session into the member it names.
 
-    Returns the member, or None when the session is unknown or is not this
-    member's (its client_reference_id names another member, or its customer is
-    not theirs). Safe to run any number of times, alongside the webhook.
+    Stripe vouches for the session (its id is unguessable, and Stripe says which member
+    it belongs to through client_reference_id), so this works from any browser. Returns
+    the member, or None when the session is unknown or names no member of ours (or its
+    customer is not theirs). Safe to run any number of times, alongside the webhook.
     """
     try:
         checkout = gateway.retrieve_checkout_session(session_id)
     except BillingNotFound:
         return None
-    if checkout.get("client_reference_id") != str(member_id):
+    reference = checkout.get("client_reference_id") or ""
+    if not reference.isdigit() or int(reference) > 2**31 - 1:
         return None
-    member = lock_member(member_id)
+    member = lock_member(int(reference))
     if member is None or stripe_id(checkout.get("customer")) not in (None, member.stripe_customer_id):
         return None
     if checkout.get("status") == "complete" and checkout.get("subscription"):

@@ -104,6 +104,16 @@ def invoice_payment_failed(d: Delivery) -> Member:
     return member
 
 
+def invoice_payment_action_required(d: Delivery) -> Member:
+    """The bank wants the reader to confirm the payment (3-D Secure): send them Stripe's link for it.
+    https://docs.stripe.com/billing/subscriptions/overview#requires-action"""
+    member, invoice = _apply_invoice(d)
+    if invoice.get("status") == "open" and invoice.get("hosted_invoice_url"):
+        emails.queue_payment_action_required(member, invoice["id"], invoice.get("attempt_count") or 1,
+                                             invoice["hosted_invoice_url"])
+    return member
+
+
 def charge_refunded(d: Delivery) -> Member:
     member = member_for(d.obj.get("customer"), _metadata_member(d.obj))
     charge = d.gateway.retrieve_charge(d.obj["id"])
@@ -141,7 +151,7 @@ HANDLERS: dict[str, Callable[[Delivery], Member]] = {
     "customer.subscription.resumed": subscription_changed,
     "invoice.paid": invoice_changed,
     "invoice.payment_failed": invoice_payment_failed,
-    "invoice.payment_action_required": invoice_changed,
+    "invoice.payment_action_required": invoice_payment_action_required,
     "charge.refunded": charge_refunded,
     "charge.dispute.created": dispute_created,
 }

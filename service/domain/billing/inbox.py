@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
+from flask import current_app
 from sqlalchemy import CursorResult, Table, func, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -31,7 +32,7 @@ from service.logs import log_event
 from service.models import InboxStatus, StripeEvent
 
 logger = logging.getLogger(__name__)
-SETTLED = (InboxStatus.APPLIED, InboxStatus.IGNORED)
+SETTLED = (InboxStatus.APPLIED, InboxStatus.IGNORED)  # DEAD is not settled: `events retry --dead` revives it
 MAX_BACKOFF = timedelta(hours=6)
 # A row still "received" this long after arriving was stored by a process that died before applying it.
 STUCK_AFTER = timedelta(minutes=2)
@@ -107,17 +108,19 @@ def backoff(attempts: int) -> timedelta:
 
 
 def record_failure(stripe_event_id: str, error: BaseException, now: datetime) -> None:
-    """Count a failed attempt on the (rolled back) event and schedule the next one."""
+    """Count a failed attempt on the (rolled back) event and schedule the next one; after
+    INBOX_MAX_ATTEMPTS it is dead: an event that can never apply must not retry forever."""
     row = _lock(stripe_event_id)
     if row is None or row.status in SETTLED:
         return
     row.attempts = max(row.attempts, 0) + 1
-    row.status = InboxStatus.FAILED
     row.last_error = f"{type(error).__name__}: {error}"[:2000]
-    row.next_attempt_at = now + backoff(row.attempts)
+    dead = row.attempts >= current_app.config["INBOX_MAX_ATTEMPTS"]
+    row.status = InboxStatus.DEAD if dead else InboxStatus.FAILED
+    row.next_attempt_at = None if dead else now + backoff(row.attempts)
     db.session.flush()
-    log_event(logger, "webhook.apply_failed", level=logging.WARNING, stripe_event_id=stripe_event_id,
-              type=row.type, attempts=row.attempts, error=type(error).__name__)
+    log_event(logger, "webhook.dead" if dead else "webhook.apply_failed", level=logging.ERROR if dead else logging.WARNING,
+              stripe_event_id=stripe_event_id, type=row.type, attempts=row.attempts, error=type(error).__name__)
 
 
 def _waiting(now: datetime, *, include_not_due: bool, received_after: timedelta) -> Any:
@@ -131,6 +134,20 @@ def _waiting(now: datetime, *, include_not_due: bool, received_after: timedelta)
 
 def count_failed() -> int:
     return db.session.scalar(select(func.count()).where(StripeEvent.status == InboxStatus.FAILED)) or 0
+
+
+def count_dead() -> int:
+    return db.session.scalar(select(func.count()).where(StripeEvent.status == InboxStatus.DEAD)) or 0
+
+
+def revive_dead(now: datetime) -> int:
+    """Give dead events a fresh count of attempts, due now (after the cause is fixed). Flushes."""
+    rows = list(db.session.scalars(select(StripeEvent).where(StripeEvent.status == InboxStatus.DEAD)))
+    for row in rows:
+        row.status, row.attempts, row.next_attempt_at = InboxStatus.FAILED, 0, now
+    db.session.flush()
+    log_event(logger, "webhook.revived", count=len(rows))
+    return len(rows)
 
 
 def waiting_events(now: datetime, *, include_not_due: bool = False,

@@ -1,9 +1,12 @@
 """Joining: from the public form to a Stripe Checkout Session.
 
-`start_join` is the one entry point. A reader who already has access never
-gets a second checkout: they are emailed a sign-in link instead, and the
-caller shows the same "check your inbox" page it shows for sign-in, so the
-form never reveals whether an address belongs to a member.
+`start_join` is the one entry point. A reader who already has access, or whom
+Stripe may still charge (a live subscription: past_due, unpaid, paused,
+incomplete; or a completed checkout not yet synced), never gets a second
+checkout: they are emailed a sign-in link instead (their account page sends
+them on to fix their card or manage billing), and the caller shows the same
+"check your inbox" page it shows for sign-in, so the form never reveals
+whether an address belongs to a member.
 """
 from __future__ import annotations
 
@@ -16,8 +19,8 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from service.domain.billing.plans import sync_plan
-from service.domain.billing.sync import ts
-from service.domain.members.access import has_access
+from service.domain.billing.sync import Cause, stripe_id, sync_subscription, ts
+from service.domain.members.access import LIVE, has_access
 from service.domain.members.signin import send_signin_email
 from service.domain.members.status import find_by_email, lock_member
 from service.errors import BillingNotFound
@@ -54,7 +57,7 @@ def start_join(req: JoinRequest, gateway: StripeGateway, now: datetime, *, base_
     Raises the BillingError family when Stripe refuses or cannot be reached.
     """
     member = find_by_email(req.email)
-    if member is not None and has_access(member, now):
+    if member is not None and (has_access(member, now) or live_billing(member, gateway, now)):
         send_signin_email(member, now)
         log_event(logger, "join.already_member", member_id=member.id)
         return JoinOutcome(None, None)
@@ -65,6 +68,35 @@ def start_join(req: JoinRequest, gateway: StripeGateway, now: datetime, *, base_
     member.stripe_customer_id = customer["id"]
     attempt = _open_attempt(member, req, gateway, now) or _new_attempt(member, req, gateway, now, base_url)
     return JoinOutcome(attempt.url, member.id)
+
+
+def live_billing(member: Member, gateway: StripeGateway, now: datetime) -> bool:
+    """Whether Stripe may still charge this member, so a new checkout would charge twice.
+
+    Asks our store first, then Stripe: the customer's subscriptions, and their completed
+    Checkout Sessions (a reader who paid while our webhooks were failing, or who never
+    reached the success page, has a subscription we have not seen). What Stripe knows
+    and we did not is synced now, under the member's lock.
+    """
+    if any(s.status in LIVE for s in member.subscriptions):
+        return True
+    if not member.stripe_customer_id:
+        return False
+    customer = member.stripe_customer_id
+    live = {s["id"]: s for s in gateway.list_subscriptions(customer=customer) if s["status"] in LIVE}
+    for session in gateway.list_checkout_sessions(customer=customer, status="complete"):
+        sub_id = stripe_id(session.get("subscription"))
+        if sub_id and sub_id not in live:
+            sub = gateway.retrieve_subscription(sub_id)
+            if sub["status"] in LIVE:
+                live[sub_id] = sub
+    if live:
+        locked = lock_member(member.id)
+        assert locked is not None
+        for sub in live.values():
+            sync_subscription(locked, sub, now, cause=Cause(detail="found in Stripe when the member joined again"))
+        log_event(logger, "join.live_subscription_found", member_id=member.id, subscriptions=len(live))
+    return bool(live)
 
 
 def _new_member(req: JoinRequest, now: datetime) -> Member:

@@ -61,15 +61,21 @@ def resync_member(member: Member, gateway: StripeGateway, now: datetime, cause: 
     return member.status is not before
 
 
-def reconcile_subscription(sub: dict, now: datetime, report: Report) -> None:
-    """Re-sync one subscription from the account's list; note drift and subscriptions not ours. Flushes."""
+def reconcile_subscription(sub: dict, gateway: StripeGateway, now: datetime, report: Report) -> None:
+    """Re-sync one subscription from the account's list; note drift and subscriptions not ours. Flushes.
+
+    The list page only names the subscription: it was read before the member's lock was
+    taken, and an event applied meanwhile (say, customer.subscription.deleted) may be newer.
+    So the subscription is read again under the lock, as the webhook handlers do, and an
+    older snapshot can never overwrite a newer one.
+    """
     try:
         member = member_for(sub.get("customer"), (sub.get("metadata") or {}).get("member_id"))
     except NotOurs:
         report.unknown += 1
         return
     before = member.status
-    sync_subscription(member, sub, now, cause=Cause(detail="reconcile"))
+    sync_subscription(member, gateway.retrieve_subscription(sub["id"]), now, cause=Cause(detail="reconcile"))
     if member.status is not before:
         report.drift.append(Drift(member.id, member.email, str(before), str(member.status), sub["id"]))
 

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import or_, select
 
 from service.domain import emails
-from service.domain.members.access import GRANTING
+from service.domain.members.access import LIVE
 from service.domain.members.status import locked_where, refresh_status
 from service.extensions import db
 from service.logs import log_event
@@ -100,10 +100,15 @@ def sync_subscription(member: Member, sub: Obj, now: datetime, *, cause: Cause) 
     row.amount = (price.get("unit_amount") or 0) * (item.get("quantity") or 1)
     row.currency = price["currency"]
     row.interval = Interval(price["recurring"]["interval"])
+    row.interval_count = price["recurring"].get("interval_count") or 1
     row.plan = plan
     row.current_period_end = ts(item["current_period_end"])
-    # Portal cancellations may set cancel_at instead of cancel_at_period_end.
-    row.cancel_at_period_end = bool(sub.get("cancel_at_period_end") or sub.get("cancel_at"))
+    # cancel_at is a date, not "at period end": renewals before it go on (and are charged).
+    row.cancel_at_period_end = bool(sub.get("cancel_at_period_end"))
+    row.cancel_at = ts(sub.get("cancel_at"))
+    pause = sub.get("pause_collection") or {}
+    row.pause_behavior = pause.get("behavior")
+    row.pause_resumes_at = ts(pause.get("resumes_at"))
     row.canceled_at = ts(sub.get("canceled_at"))
     row.ended_at = ts(sub.get("ended_at"))
     row.stripe_created_at = ts(sub["created"])  # type: ignore[assignment]
@@ -130,12 +135,13 @@ def _settle_status(member: Member, now: datetime, cause: Cause) -> None:
 
 
 def _flag_duplicates(member: Member, now: datetime, cause: Cause) -> None:
-    """Two subscriptions granting access at once means someone pays twice: tell staff."""
-    granting = sorted((s for s in member.subscriptions if s.status in GRANTING), key=lambda s: s.stripe_created_at)
-    for extra in granting[1:]:
+    """Two live subscriptions (ones Stripe may charge) at once means someone pays twice: tell
+    staff, who can cancel and refund the newer one in one click."""
+    live = sorted((s for s in member.subscriptions if s.status in LIVE), key=lambda s: s.stripe_created_at)
+    for extra in live[1:]:
         record_issue(member, IssueKind.DUPLICATE_SUBSCRIPTION, extra.stripe_subscription_id, now, cause=cause,
                      amount=extra.amount, currency=extra.currency,
-                     detail=f"also pays through {granting[0].stripe_subscription_id}")
+                     detail=f"also pays through {live[0].stripe_subscription_id}: cancel and refund the duplicate")
 
 
 def record_issue(member: Member, kind: IssueKind, object_id: str, now: datetime, *, cause: Cause,

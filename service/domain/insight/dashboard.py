@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
+from fractions import Fraction
 
 from sqlalchemy import func, select
 
@@ -86,16 +87,26 @@ def weeks(now: datetime, n: int = WEEKS) -> list[Week]:
     return out
 
 
+# Months in one interval: a year of 365.25 days has 12 months, 52.178571... weeks.
+MONTHS_PER = {Interval.DAY: Fraction(12, 36525) * 100, Interval.WEEK: Fraction(12 * 7 * 100, 36525),
+              Interval.MONTH: Fraction(1), Interval.YEAR: Fraction(12)}
+
+
+def monthly_amount(amount: int, interval: Interval, interval_count: int = 1) -> Fraction:
+    """An amount billed every `interval_count` `interval`s, as an exact amount per month."""
+    return Fraction(amount) / (MONTHS_PER[interval] * max(interval_count, 1))
+
+
 def revenue() -> list[Revenue]:
     """Monthly recurring revenue by plan and currency, from subscriptions still being billed."""
     rows = db.session.execute(
-        select(Plan.code, Subscription.currency, Subscription.interval, func.sum(Subscription.amount), func.count())
+        select(Plan.code, Subscription.currency, Subscription.interval, Subscription.interval_count,
+               func.sum(Subscription.amount), func.count())
         .outerjoin(Plan, Plan.id == Subscription.plan_id).where(Subscription.status.in_(PAYING))
-        .group_by(Plan.code, Subscription.currency, Subscription.interval))
-    totals: dict[tuple[str, str], list[float]] = defaultdict(lambda: [0, 0])
-    for code, currency, interval, amount, count in rows:
-        per_month = amount if interval is Interval.MONTH else amount / 12
-        totals[(code or "other", currency)][0] += per_month
+        .group_by(Plan.code, Subscription.currency, Subscription.interval, Subscription.interval_count))
+    totals: dict[tuple[str, str], list[Fraction]] = defaultdict(lambda: [Fraction(0), Fraction(0)])
+    for code, currency, interval, interval_count, amount, count in rows:
+        totals[(code or "other", currency)][0] += monthly_amount(amount, interval, interval_count)
         totals[(code or "other", currency)][1] += count
     return [Revenue(plan, cur, round(v[0]), int(v[1])) for (plan, cur), v in sorted(totals.items())]
 
@@ -107,6 +118,8 @@ def webhook_health() -> dict[str, object]:
         "last_event_at": db.session.scalar(select(func.max(StripeEvent.received_at))),
         "failed_events": _count(select(func.count()).select_from(StripeEvent).where(
             StripeEvent.status == InboxStatus.FAILED)),
+        "dead_events": _count(select(func.count()).select_from(StripeEvent).where(
+            StripeEvent.status == InboxStatus.DEAD)),
         "waiting_events": _count(select(func.count()).select_from(StripeEvent).where(
             StripeEvent.status == InboxStatus.RECEIVED)),
         "outbox_backlog": outbox.get(OutboxStatus.PENDING, 0),

@@ -60,6 +60,12 @@ def explain(member: Member, now: datetime) -> tuple[str, bool, datetime | None]:
     sub = primary_subscription(member.subscriptions)
     if member.status is MemberStatus.ACTIVE and sub is not None and sub.cancel_at_period_end:
         words = "Paying member; the subscription is set to end at the close of the paid period."
+    elif member.status is MemberStatus.ACTIVE and sub is not None and sub.cancel_at is not None:
+        words = (f"Paying member; Stripe cancels the subscription on {sub.cancel_at:%Y-%m-%d} "
+                 "and charges any renewal before then.")
+    if member.status is MemberStatus.ACTIVE and sub is not None and sub.pause_behavior is not None:
+        resumes = f" until {sub.pause_resumes_at:%Y-%m-%d}" if sub.pause_resumes_at else ""
+        words += f" Payments are paused{resumes}; access continues."
     if access:
         words += f" Has access{' until ' + format(until, '%Y-%m-%d %H:%M UTC') if until else ''}."
     else:

@@ -31,6 +31,17 @@ ENDED = frozenset(
         SubscriptionStatus.PAUSED,
     }
 )
+# Stripe may still charge a subscription in any of these: a member never gets a second one.
+LIVE = frozenset(
+    {
+        SubscriptionStatus.ACTIVE,
+        SubscriptionStatus.TRIALING,
+        SubscriptionStatus.PAST_DUE,
+        SubscriptionStatus.UNPAID,
+        SubscriptionStatus.INCOMPLETE,
+        SubscriptionStatus.PAUSED,
+    }
+)
 MEMBER_STATUS_FOR = {
     SubscriptionStatus.ACTIVE: MemberStatus.ACTIVE,
     SubscriptionStatus.TRIALING: MemberStatus.ACTIVE,
@@ -65,9 +76,17 @@ def comp_active(member: Member, now: datetime) -> bool:
     return member.comp_since is not None and (member.comp_until is None or now < member.comp_until)
 
 
+def ends_at(sub: Subscription) -> datetime | None:
+    """When a subscription set to cancel stops granting access: its `cancel_at` date (renewals
+    before it go on), or the period end when cancelling at period end. None while it renews."""
+    if sub.cancel_at is not None:
+        return sub.cancel_at
+    return sub.current_period_end if sub.cancel_at_period_end else None
+
+
 def _period_over(sub: Subscription, now: datetime) -> bool:
-    """A subscription set to cancel stops granting access once its period has ended."""
-    return sub.cancel_at_period_end and sub.current_period_end is not None and now >= sub.current_period_end
+    end = ends_at(sub)
+    return end is not None and now >= end
 
 
 def derive_status(member: Member, now: datetime) -> MemberStatus:
@@ -89,7 +108,7 @@ def access_until(member: Member, *, grace_days: int | None = None) -> datetime |
     """When access ends if nothing changes; None when there is no access or no end."""
     if member.status is MemberStatus.ACTIVE:
         sub = primary_subscription(member.subscriptions)
-        return sub.current_period_end if sub is not None else None
+        return (ends_at(sub) or sub.current_period_end) if sub is not None else None
     if member.status is MemberStatus.PAST_DUE:
         return member.status_changed_at + grace_period(grace_days)
     if member.status is MemberStatus.COMPED:

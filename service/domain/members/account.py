@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy import select
 
 from service.domain.billing.sync import Cause, sync_subscription
-from service.domain.members.access import access_until, has_access, primary_subscription
+from service.domain.members.access import GRANTING, LIVE, access_until, ends_at, has_access, primary_subscription
 from service.domain.members.status import lock_member
 from service.errors import Conflict
 from service.extensions import db
@@ -52,12 +52,20 @@ def status_of(member: Member, now: datetime) -> Status:
     if member.status is MemberStatus.COMPED and has_access(member, now):
         until = access_until(member)
         return Status(f"Complimentary membership until {day(until)}" if until else "Complimentary membership", "ok")
+    can_cancel = any(will_charge_again(s) for s in member.subscriptions)
     if member.status is MemberStatus.PAST_DUE:
-        return Status("Payment failed: update your card", "warning")
+        return Status("Payment failed: update your card", "warning", can_cancel=can_cancel)
     if member.status is MemberStatus.ACTIVE and sub is not None and has_access(member, now):
-        if sub.cancel_at_period_end:
-            return Status(f"Member until {day(sub.current_period_end)} (cancelled)", "warning", can_undo=True)
-        return Status(f"Member, renews on {day(sub.current_period_end)}", "ok", can_cancel=True)
+        end = ends_at(sub)
+        if end is not None:
+            return Status(f"Member until {day(end)} (cancelled)", "warning", can_cancel=can_cancel, can_undo=True)
+        if sub.pause_behavior is not None:
+            resumes = f" until {day(sub.pause_resumes_at)}" if sub.pause_resumes_at else ""
+            return Status(f"Member; payments paused{resumes}", "ok", can_cancel=can_cancel)
+        return Status(f"Member, renews on {day(sub.current_period_end)}", "ok", can_cancel=can_cancel)
+    if sub is not None and sub.status in (SubscriptionStatus.UNPAID, SubscriptionStatus.PAUSED):
+        # Stripe holds the subscription and may still charge it once the card works.
+        return Status("Payment needed: update your card to restart your membership", "warning", can_cancel=can_cancel)
     ended = _ended_at(member, sub)
     if ended is not None:
         return Status(f"Membership ended on {day(ended)}", "ended")
@@ -88,27 +96,76 @@ def portal_url(member: Member, gateway: StripeGateway, return_url: str, now: dat
     return session["url"]
 
 
-def set_cancelled(member: Member, cancel: bool, gateway: StripeGateway, now: datetime) -> Subscription:
-    """Cancel at the end of the paid period (True) or undo that (False), then mirror what Stripe says.
+def will_charge_again(sub: Subscription) -> bool:
+    """Stripe may still charge this subscription: it is live and not set to end with the
+    period it has paid for (a `cancel_at` date after the period end still renews first)."""
+    if sub.status not in LIVE or sub.cancel_at_period_end:
+        return False
+    return not (sub.cancel_at is not None and sub.current_period_end is not None
+                and sub.cancel_at <= sub.current_period_end)
 
-    Raises Conflict when there is nothing to cancel, or nothing to undo (the period has ended).
+
+@dataclass(frozen=True)
+class CancelPlan:
+    """What cancelling will do, so the page can say exactly what will and won't be charged."""
+
+    at_period_end: list[Subscription]  # paid up: access runs to the period end, no renewal
+    stop_now: list[Subscription]  # failed, unfinished or paused payments: ended now, never retried
+    access_until: datetime | None
+
+
+def cancel_plan(member: Member, now: datetime) -> CancelPlan:
+    charging = [s for s in member.subscriptions if will_charge_again(s)]
+    paid = [s for s in charging if s.status in GRANTING]
+    ends = [s.current_period_end for s in paid if s.current_period_end is not None]
+    return CancelPlan(paid, [s for s in charging if s.status not in GRANTING],
+                      max(ends, default=None) if has_access(member, now) else None)
+
+
+def cancel_membership(member: Member, gateway: StripeGateway, now: datetime) -> CancelPlan:
+    """End every subscription Stripe could still charge: paid-up ones at their period end, the
+    others (past_due, unpaid, incomplete, paused) now, so no failed payment is retried.
+
+    Raises Conflict when nothing would be charged again.
     """
     locked = lock_member(member.id)
     assert locked is not None
-    status = status_of(locked, now)
+    plan = cancel_plan(locked, now)
+    if not plan.at_period_end and not plan.stop_now:
+        raise Conflict("There is no membership to cancel.", code="nothing_to_change")
+    note = _note(locked, "member cancelled from their account", now)
+    for sub in plan.at_period_end:
+        fresh = gateway.set_cancel_at_period_end(sub.stripe_subscription_id, True, key=f"activity-{note.id}-{sub.id}")
+        sync_subscription(locked, fresh, now, cause=Cause(detail=note.detail))
+    for sub in plan.stop_now:
+        fresh = gateway.cancel_subscription_now(sub.stripe_subscription_id, key=f"activity-{note.id}-{sub.id}")
+        sync_subscription(locked, fresh, now, cause=Cause(detail=note.detail))
+    log_event(logger, "account.cancelled", member_id=locked.id, at_period_end=len(plan.at_period_end),
+              stopped_now=len(plan.stop_now))
+    return plan
+
+
+def undo_cancel(member: Member, gateway: StripeGateway, now: datetime) -> Subscription:
+    """Let the cancelled, still running subscription renew again. Raises Conflict when there is
+    nothing to undo (no access left, or nothing set to end)."""
+    locked = lock_member(member.id)
+    assert locked is not None
     sub = primary_subscription(locked.subscriptions)
-    if sub is None or not (status.can_cancel if cancel else status.can_undo):
-        raise Conflict("There is no membership to cancel." if cancel else
-                       "This membership can no longer be restarted from here; please join again.",
+    if sub is None or not status_of(locked, now).can_undo:
+        raise Conflict("This membership can no longer be restarted from here; please join again.",
                        code="nothing_to_change")
-    # The activity row is the audit line, and its id makes the Stripe idempotency key ours.
-    note = MemberActivity(member_id=locked.id, kind=ActivityKind.NOTE, created_at=now,
-                          detail="member cancelled from their account" if cancel else "member undid their cancellation")
+    note = _note(locked, "member undid their cancellation", now)
+    key = f"activity-{note.id}-{sub.id}"
+    fresh = (gateway.set_cancel_at_period_end(sub.stripe_subscription_id, False, key=key) if sub.cancel_at_period_end
+             else gateway.clear_cancel_at(sub.stripe_subscription_id, key=key))
+    row = sync_subscription(locked, fresh, now, cause=Cause(detail=note.detail))
+    log_event(logger, "account.cancel_undone", member_id=locked.id, stripe_subscription_id=sub.stripe_subscription_id)
+    return row
+
+
+def _note(member: Member, detail: str, now: datetime) -> MemberActivity:
+    """The activity row is the audit line, and its id makes the Stripe idempotency keys ours."""
+    note = MemberActivity(member_id=member.id, kind=ActivityKind.NOTE, created_at=now, detail=detail)
     db.session.add(note)
     db.session.flush()
-    updated = gateway.set_cancel_at_period_end(sub.stripe_subscription_id, cancel,
-                                               key=f"activity-{note.id}-{int(now.timestamp())}")
-    row = sync_subscription(locked, updated, now, cause=Cause(detail=note.detail))
-    log_event(logger, "account.cancel_changed", member_id=locked.id, cancel=cancel,
-              stripe_subscription_id=sub.stripe_subscription_id)
-    return row
+    return note

@@ -39,7 +39,7 @@ def _access_ended_by_time(now: datetime, batch: int) -> list[Member]:
     on_digest = select(ListSubscription.member_id).where(
         ListSubscription.newsletter_id == newsletter.id, ListSubscription.status == ListStatus.SUBSCRIBED)
     period_over = select(Subscription.member_id).where(
-        Subscription.cancel_at_period_end, Subscription.current_period_end <= now)
+        (Subscription.cancel_at <= now) | (Subscription.cancel_at_period_end & (Subscription.current_period_end <= now)))
     ended = or_(
         (Member.status == MemberStatus.COMPED) & (Member.comp_until <= now),
         (Member.status == MemberStatus.PAST_DUE) & (Member.status_changed_at <= now - grace_period()),

@@ -7,7 +7,7 @@ from flask import Blueprint, Response, current_app, flash, redirect, render_temp
 
 from service.db import utcnow
 from service.domain.members.access import primary_subscription
-from service.domain.members.account import day, invoices, portal_url, set_cancelled, status_of
+from service.domain.members.account import cancel_membership, cancel_plan, day, invoices, portal_url, status_of, undo_cancel
 from service.domain.members.reader_data import choose_newsletter, export, newsletter_choices
 from service.gateways import payments
 from service.models import Member
@@ -44,24 +44,28 @@ def manage_billing():
 @bp.get("/cancel")
 @reader_required
 def confirm_cancel():
-    member = _member()
-    return render_template("account/cancel.html", member=member, status=status_of(member, utcnow()),
-                           subscription=primary_subscription(member.subscriptions), day=day)
+    member, now = _member(), utcnow()
+    return render_template("account/cancel.html", member=member, status=status_of(member, now),
+                           plan=cancel_plan(member, now), money=money, day=day)
 
 
 @bp.post("/cancel")
 @reader_required
 def cancel():
-    sub = set_cancelled(_member(), True, payments(), utcnow())
-    flash(f"Your membership is cancelled. It stays active until {day(sub.current_period_end)}, "
-          "and you won't be charged again. Changed your mind? You can undo this until then.")
+    done = cancel_membership(_member(), payments(), utcnow())
+    said = "Your membership is cancelled and you won't be charged again."
+    if done.stop_now:
+        said += " The payment that failed will not be tried again."
+    if done.access_until is not None:
+        said += f" It stays active until {day(done.access_until)}. Changed your mind? You can undo this until then."
+    flash(said)
     return redirect(url_for("account.index"), 303)
 
 
 @bp.post("/cancel/undo")
 @reader_required
-def undo_cancel():
-    sub = set_cancelled(_member(), False, payments(), utcnow())
+def undo():
+    sub = undo_cancel(_member(), payments(), utcnow())
     flash(f"Welcome back: your membership will renew on {day(sub.current_period_end)}.")
     return redirect(url_for("account.index"), 303)
 

@@ -8,7 +8,7 @@ from marshmallow import ValidationError
 
 from service.db import utcnow
 from service.domain.billing.checkout import confirm_checkout
-from service.domain.billing.join import JoinRequest, start_join
+from service.domain.billing.join import JoinRequest, live_billing, start_join
 from service.domain.billing.plans import active_plans
 from service.domain.members.access import has_access
 from service.domain.members.account import portal_url
@@ -35,7 +35,7 @@ def join():
     "check your inbox" page sign-in shows (a sign-in link was emailed)."""
     now, base_url = utcnow(), current_app.config["BASE_URL"]
     member = signed_in_member()
-    if member is not None and has_access(member, now):
+    if member is not None and (has_access(member, now) or live_billing(member, payments(), now)):
         if member.stripe_customer_id is None:  # a comp, with nothing to bill: their account page
             return redirect(url_for("account.index"), 303)
         return redirect(portal_url(member, payments(), f"{base_url}/account", now), 303)
@@ -53,14 +53,15 @@ def join():
 @bp.get("/join/success")
 def success():
     """Runs the same idempotent sync as the webhook, so a reader who arrives first sees
-    their membership; the webhook that follows changes nothing. Only for the reader whose
-    browser started this checkout: anyone else sees the neutral "processing" page."""
-    session_id = request.args.get("session_id", "")
-    member = None
-    if SESSION_ID.match(session_id) and session.get(JOINING_MEMBER):
-        member = confirm_checkout(session_id, session[JOINING_MEMBER], payments(), utcnow())
-    welcomed = member is not None and has_access(member, utcnow())
-    return render_template("join/success.html", member=member, welcomed=welcomed,
+    their membership; the webhook that follows changes nothing. It works in any browser
+    (the reader may finish paying on another device), but only the browser that started
+    this checkout sees whose membership it is: any other sees "confirmed" or "still
+    confirming", nothing more."""
+    session_id, now = request.args.get("session_id", ""), utcnow()
+    member = confirm_checkout(session_id, payments(), now) if SESSION_ID.match(session_id) else None
+    welcomed = member is not None and has_access(member, now)
+    mine = member is not None and session.get(JOINING_MEMBER) == member.id
+    return render_template("join/success.html", member=member if mine else None, welcomed=welcomed,
                            session_id=session_id if SESSION_ID.match(session_id) else None)
 
 

@@ -56,7 +56,8 @@ def test_stats_are_the_dashboards_figures(client, db_session, api_token):
     yearly = {r["plan"]: r for r in after["revenue"]}["yearly-50"]
     assert yearly["monthly"] >= 5000 // 12 and yearly["subscriptions"] >= 1
     assert len(after["weeks"]) == 12 and after["weeks"][-1]["joins"] >= 1
-    assert set(after["webhooks"]) == {"last_event_at", "failed_events", "waiting_events", "outbox_backlog", "outbox_dead"}
+    assert set(after["webhooks"]) == {"last_event_at", "failed_events", "dead_events", "waiting_events", "outbox_backlog",
+                                         "outbox_dead"}
 
 
 def test_member_search_by_plan_and_joined_dates(client, db_session, api_token):
