@@ -98,6 +98,15 @@ def apply_event(stripe_event_id: str, gateway: StripeGateway, now: datetime,
     return InboxStatus.FAILED if status is None else status
 
 
+def receive_event(event: dict, gateway: StripeGateway, now: datetime, *, apply_now: bool) -> InboxStatus | None:
+    """A verified webhook: store it and commit (from here it cannot be lost; a storage failure
+    propagates, so Stripe retries), then, with `apply_now`, apply it in its own transaction.
+    Returns the outcome of applying, or None when it was only stored."""
+    inbox.store(event, now)
+    db.session.commit()
+    return apply_event(event["id"], gateway, now) if apply_now else None
+
+
 def retry_events(now: datetime, gateway: StripeGateway, limit: int = 100, *, include_not_due: bool = False,
                  received_after: timedelta = inbox.STUCK_AFTER) -> int:
     """Apply waiting events (failed and due again, or stored and never applied), each in its own

@@ -14,11 +14,10 @@ from __future__ import annotations
 from flask import Blueprint, current_app, jsonify, request
 
 from service.db import utcnow
-from service.domain.billing import inbox
-from service.extensions import csrf, db, limiter
+from service.extensions import csrf, limiter
 from service.gateways import payments
 from service.gateways.stripe_webhooks import verify_event
-from service.jobs import apply_event
+from service.jobs import receive_event
 
 bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
 csrf.exempt(bp)  # Stripe signs its requests; there is no browser session to forge
@@ -29,10 +28,5 @@ limiter.exempt(bp)
 def stripe_webhook():
     event = verify_event(request.get_data(), request.headers.get("Stripe-Signature"),
                          current_app.config["STRIPE_WEBHOOK_SECRETS"])
-    now = utcnow()
-    inbox.store(event, now)
-    db.session.commit()
-    if not current_app.config["WEBHOOK_APPLY_INLINE"]:
-        return jsonify(received=True, status="stored")
-    status = apply_event(event["id"], payments(), now)
-    return jsonify(received=True, status=str(status))
+    status = receive_event(event, payments(), utcnow(), apply_now=current_app.config["WEBHOOK_APPLY_INLINE"])
+    return jsonify(received=True, status=str(status) if status is not None else "stored")
