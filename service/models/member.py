@@ -11,7 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 from service.db import Base, str_enum, utcnow
 
 if TYPE_CHECKING:
-    from service.models.newsletter import ListSubscription  # for type checking only, as above
+    from service.models.newsletter import ListSubscription  # for type checking only: relationships name models by string
     from service.models.subscriptions import Subscription  # for type checking only: relationships name models by string
 
 
