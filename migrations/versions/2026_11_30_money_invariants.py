@@ -26,10 +26,11 @@ def _enum(values: tuple[str, ...], name: str) -> sa.Enum:
 
 
 def _retype(table: str, column: str, name: str, old: tuple[str, ...], new: tuple[str, ...]) -> None:
-    """Widen or narrow a string enum's CHECK constraint (SQLite rebuilds the table)."""
+    """Widen or narrow a string enum's CHECK constraint (SQLite rebuilds the table). The
+    constraint is dropped by name first, so the column is altered as the plain string it is."""
     with op.batch_alter_table(table, schema=None) as batch_op:
         batch_op.drop_constraint(op.f(f'ck_{table}_{name}'), type_='check')
-        batch_op.alter_column(column, existing_type=_enum(old, name).copy(), type_=sa.String(max(map(len, new))),
+        batch_op.alter_column(column, existing_type=sa.String(max(map(len, old))), type_=sa.String(max(map(len, new))),
                               existing_nullable=False)
     with op.batch_alter_table(table, schema=None) as batch_op:
         batch_op.alter_column(column, existing_type=sa.String(max(map(len, new))), type_=_enum(new, name),
