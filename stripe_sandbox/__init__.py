@@ -47,11 +47,12 @@ def init_state(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from . import api, control, pages, resources  # noqa: F401  (resources registers /v1 routes)
+    from . import api, control, pages, pages_portal, resources  # noqa: F401  (resources registers /v1 routes)
 
     app.register_blueprint(api.bp)
     app.register_blueprint(control.bp)
     app.register_blueprint(pages.bp)
+    app.register_blueprint(pages_portal.bp)
 
 
 def sandbox_of(app: Flask) -> Sandbox:

@@ -4,7 +4,12 @@ Every API view is registered with `@endpoint(rule, methods)` and written as
 ``view(sb, params, **url_args) -> dict``; it raises `StripeError` for anything
 Stripe would refuse. The wrapper runs it inside one store transaction, so a
 refused request changes nothing, and replays stored responses for a repeated
-`Idempotency-Key`.
+`Idempotency-Key`, as https://docs.stripe.com/api/idempotent_requests says:
+Stripe "saves the status code and body of the first request made with a given
+idempotency key after endpoint execution begins. Retries with the same key
+return the saved response, including `500` errors"; a request whose parameters
+fail validation saves nothing; keys can be pruned "after they're at least 24
+hours old" (here: 24 hours of sandbox time).
 """
 import functools
 import hashlib
@@ -21,6 +26,7 @@ from .wire import StripeError, parse_params
 log = logging.getLogger(__name__)
 bp = Blueprint("stripe_api", __name__, url_prefix="/v1")
 
+KEY_TTL = 24 * 3600
 _NO_KEY = ("You did not provide an API key. You need to provide your API key in the "
            "Authorization header, using Bearer auth (e.g. 'Authorization: Bearer YOUR_SECRET_KEY').")
 
@@ -42,28 +48,31 @@ def endpoint(rule: str, methods=("GET",)):
 def _handle(view, url_args) -> Response:
     request_id = new_id("req_")
     key = request.headers.get("Idempotency-Key") if request.method == "POST" else None
+    sb, scope, fingerprint = sandbox(), None, None
     try:
         api_key = _authenticate()
         pairs = list((request.form if request.method == "POST" else request.args).items(multi=True))
-        sb = sandbox()
+        if key:
+            scope, fingerprint = f"{api_key}:{key}", _fingerprint(pairs)
         with sb.store.transaction():
             g.stripe_request = {"id": request_id, "idempotency_key": key}
-            if key:
-                scope = f"{api_key}:{key}"
-                replay = _replay(sb.store, scope, _fingerprint(pairs))
-                if replay is not None:
-                    return replay
+            replay = _replay(sb, scope, fingerprint) if scope else None
+            if replay is not None:
+                return replay
             body = json.dumps(view(sb, parse_params(pairs), **url_args))
-            if key:
-                sb.store.execute("INSERT INTO idempotency VALUES (?, ?, ?, ?, ?)",
-                                 (scope, _fingerprint(pairs), 200, body, request_id))
+            if scope:
+                _save(sb, scope, fingerprint, 200, body, request_id)
         return _response(body, 200, request_id, key)
-    except StripeError as error:
+    except StripeError as error:  # refused before anything was done: nothing saved under the key
         return _response(json.dumps(error.body()), error.status, request_id, key)
     except Exception:  # a sandbox bug: answer like Stripe's 500 so the SDK raises APIError
         log.exception("sandbox.api.error", extra={"request_id": request_id})
         error = StripeError("An unknown error occurred in the sandbox.", status=500, type_="api_error")
-        return _response(json.dumps(error.body()), 500, request_id, key)
+        body = json.dumps(error.body())
+        if scope:  # the endpoint began executing: a retry with this key gets the same 500
+            with sb.store.transaction():
+                _save(sb, scope, fingerprint, 500, body, request_id)
+        return _response(body, 500, request_id, key)
 
 
 def _authenticate() -> str:
@@ -90,10 +99,18 @@ def _fingerprint(pairs) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _replay(store, scope: str, fingerprint: str):
-    row = store.execute("SELECT fingerprint, status, body, request_id FROM idempotency WHERE key = ?",
-                        (scope,)).fetchone()
-    if row is None:
+def _save(sb, scope: str, fingerprint: str, status: int, body: str, request_id: str) -> None:
+    now = sb.now()
+    sb.store.execute("DELETE FROM idempotency WHERE created <= ?", (now - KEY_TTL,))
+    sb.store.execute("INSERT OR REPLACE INTO idempotency VALUES (?, ?, ?, ?, ?, ?)",
+                     (scope, fingerprint, status, body, request_id, now))
+
+
+def _replay(sb, scope: str, fingerprint: str):
+    """The saved response for a key used in the last 24 hours of sandbox time, or None."""
+    row = sb.store.execute("SELECT fingerprint, status, body, request_id, created FROM idempotency "
+                           "WHERE key = ?", (scope,)).fetchone()
+    if row is None or row[4] <= sb.now() - KEY_TTL:
         return None
     if row[0] != fingerprint:
         key = scope.split(":", 1)[1]

@@ -11,7 +11,8 @@ DESCRIPTION = """\
 A local, stateful stand-in for Stripe's API (the parts a subscription service
 uses). Point the official SDK at it:
   stripe.StripeClient("sk_test_anything", base_addresses={"api": "http://127.0.0.1:12111"})
-Hosted pages: /checkout/<id>, /portal/<id>, /invoices/<id>. Sandbox controls:
+Hosted pages: /checkout/<id> (3-D Secure step: /checkout/<id>/authenticate),
+/portal/<id>, /invoices/<id>. Sandbox controls:
 /sandbox/clock, /sandbox/clock/advance, /sandbox/webhooks/config,
 /sandbox/webhooks/deliveries. Settings also come from SANDBOX_* variables.
 """

@@ -1,16 +1,16 @@
-"""What the clock makes happen: renewals, payment retries, session expiry.
+"""What the clock makes happen: period ends, renewal finalization, retries, settlements, expiry.
 
 `process_due` runs every task that has fallen due by the sandbox's current
 time, earliest first, each stamped with its own due time (so a 62-day jump
 produces two renewals a month apart, as a Stripe test clock would).
 """
-from . import billing
+from . import renewals, settlement
 from .resources.checkout import expire
-from .resources.subscriptions import period_end
+from .resources.subscriptions import LIVE, period_end
 
-RENEWING = ("active", "past_due", "trialing")
 # A bound on tasks per call, so a bug can never spin forever.
 MAX_TASKS = 10_000
+DAY = 86400
 
 
 def process_due(sb) -> list[dict]:
@@ -28,25 +28,55 @@ def process_due(sb) -> list[dict]:
 
 
 def _next_task(sb, until: int):
-    tasks = []
-    for sub in sb.store.all("subscription"):
-        if sub["status"] in RENEWING and period_end(sub) <= until:
-            tasks.append((period_end(sub), 0, "renewal", sub["id"]))
-    for invoice in sb.store.all("invoice"):
-        due = invoice["next_payment_attempt"]
-        if invoice["status"] == "open" and due is not None and due <= until:
-            tasks.append((due, 1, "payment_retry", invoice["id"]))
-    for session in sb.store.all("checkout.session"):
-        if session["status"] == "open" and session["expires_at"] <= until:
-            tasks.append((session["expires_at"], 2, "checkout_expiry", session["id"]))
+    tasks = [t for t in (*_subscription_tasks(sb), *_invoice_tasks(sb), *_other_tasks(sb))
+             if t[0] <= until]
     return min(tasks) if tasks else None
 
 
+def _subscription_tasks(sb):
+    for sub in sb.store.all("subscription"):
+        if sub["status"] not in LIVE:
+            continue
+        pause = sub["pause_collection"]
+        if pause is not None and pause["resumes_at"] is not None:
+            yield pause["resumes_at"], 0, "pause_resume", sub["id"]
+        if sub["status"] == "trialing" and sub.get("_trial_will_end_sent") != sub["trial_end"]:
+            yield max(sub["trial_end"] - 3 * DAY, sub["trial_start"]), 1, "trial_will_end", sub["id"]
+        ends = [period_end(sub)] if sub["status"] in renewals.RENEWING else []
+        ends += [sub["cancel_at"]] if sub["cancel_at"] is not None else []
+        if ends:
+            yield min(ends), 2, "renewal", sub["id"]
+
+
+def _invoice_tasks(sb):
+    for invoice in sb.store.all("invoice"):
+        finalizes = invoice["automatically_finalizes_at"]
+        if invoice["status"] == "draft" and invoice["auto_advance"] and finalizes is not None:
+            yield finalizes, 3, "invoice_finalization", invoice["id"]
+        retry = invoice["next_payment_attempt"]
+        if invoice["status"] == "open" and retry is not None:
+            yield retry, 4, "payment_retry", invoice["id"]
+
+
+def _other_tasks(sb):
+    for intent in sb.store.all("payment_intent"):
+        if intent["status"] == "processing" and intent.get("_settles_at"):
+            yield intent["_settles_at"], 5, "payment_settlement", intent["id"]
+    for session in sb.store.all("checkout.session"):
+        if session["status"] == "open" and session["expires_at"] is not None:
+            yield session["expires_at"], 6, "checkout_expiry", session["id"]
+
+
+_RUNNERS = {
+    "pause_resume": renewals.resume_collection,
+    "trial_will_end": renewals.trial_will_end,
+    "renewal": renewals.on_period_end,
+    "invoice_finalization": renewals.finalize_due,
+    "payment_retry": renewals.retry,
+    "payment_settlement": settlement.settle_intent,
+    "checkout_expiry": expire,
+}
+
+
 def _run(sb, kind: str, obj_id: str, at: int) -> None:
-    obj = sb.store.get(obj_id)
-    if kind == "renewal":
-        billing.renew(sb, obj, at)
-    elif kind == "payment_retry":
-        billing.retry(sb, obj, at)
-    else:
-        expire(sb, obj, at)
+    _RUNNERS[kind](sb, sb.store.get(obj_id), at)

@@ -1,17 +1,23 @@
-"""Hosted pages: Checkout, the billing portal and invoices, as plain HTML forms.
+"""The hosted Checkout page, its 3-D Secure step, and the hosted invoice page, as plain HTML forms.
 
-Views are thin: load under the store transaction, call one billing
-function, render or redirect. URLs are built with `url_for`, so they keep the
-mount prefix (`/_sandbox`) when the sandbox runs inside the service.
+Views are thin: load under the store transaction, call one payment function,
+render or redirect. URLs are built with `url_for`, so they keep the mount
+prefix (`/_sandbox`) when the sandbox runs inside the service. The billing
+portal is in pages_portal.py.
+3-D Secure: https://docs.stripe.com/testing#regulatory-cards (cards.py); the
+authentication step mimics Stripe's test page, which offers to complete or
+fail the authentication.
 """
 from datetime import UTC, datetime
 
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 
-from . import billing
+from . import billing, checkout_pay, invoicing, renewals
+from .cards import bank_account
 from .money import format_amount, format_price
+from .resources.charges import new_bank_payment_method, new_payment_method
 from .resources.checkout import get_session
-from .resources.subscriptions import period_end, set_cancel_at_period_end
+from .resources.invoices import subscription_of
 from .state import sandbox
 from .wire import StripeError
 
@@ -19,10 +25,14 @@ bp = Blueprint("sandbox_pages", __name__, template_folder="templates")
 
 DECLINED = "Your card was declined. Try another card."
 UNKNOWN = "Use a test card, such as 4242 4242 4242 4242."
+UNKNOWN_BANK = "Use a test bank account, such as 000123456789."
+GONE = "This customer no longer exists. Start again from the site."
+AUTH_FAILED = ("We are unable to authenticate your payment method. Please choose a different "
+               "payment method and try again.")
 
 
 @bp.app_template_filter("date")
-def _date(ts):
+def date_text(ts):
     return datetime.fromtimestamp(ts, UTC).strftime("%d %b %Y")
 
 
@@ -31,33 +41,94 @@ def _helpers():
     return {"money": format_amount}
 
 
-def _load(kind: str, obj_id: str) -> dict:
+def load(kind: str, obj_id: str) -> dict:
     obj = sandbox().store.get(obj_id, kind)
-    if obj is None:
+    if obj is None or obj.get("deleted"):
         abort(404)
     return obj
+
+
+def _open_session(sb, session_id):
+    try:
+        return get_session(sb, session_id)
+    except StripeError:
+        abort(404)
 
 
 @bp.route("/checkout/<session_id>", methods=["GET", "POST"])
 def checkout(session_id):
     sb = sandbox()
     with sb.store.transaction():
-        try:
-            session = get_session(sb, session_id)
-        except StripeError:
-            abort(404)
+        session = _open_session(sb, session_id)
         if session["status"] != "open":
             return _closed(session)
         if request.method == "GET":
             return _checkout_form(sb, session)
+        if session["customer"] and sb.store.get(session["customer"], "customer").get("deleted"):
+            return _checkout_form(sb, session, GONE), 400
+        email = request.form.get("email", "").strip() or None
+        if request.form.get("payment_method") == "us_bank_account":
+            return _pay_by_bank(sb, session, email)
+        if request.form.get("payment_method") == "none":
+            if not _cardless_trial(session):
+                abort(400)
+            return _to_success(checkout_pay.pay(sb, session, None, email))
+        number = request.form.get("card_number", "")
         try:
-            done = billing.pay_checkout(sb, session, request.form.get("card_number", ""),
-                                        request.form.get("email", "").strip() or None)
+            needs_auth = billing.check_first_payment(number)
         except billing.CardDeclined:
             return _checkout_form(sb, session, DECLINED), 402
         except billing.UnknownCard:
             return _checkout_form(sb, session, UNKNOWN), 400
+        if needs_auth:
+            sb.store.put({**session, "_pending_card": {"number": number, "email": email}})
+            return redirect(url_for(".authenticate", session_id=session_id), 303)
+        done = checkout_pay.pay(sb, session, _card(sb, number), email)
+    return _to_success(done)
+
+
+def _cardless_trial(session) -> bool:
+    """A trial may start without a card when `payment_method_collection=if_required`."""
+    data = session.get("_subscription_data") or {}
+    return session.get("payment_method_collection") == "if_required" and bool(
+        data.get("trial_end") or data.get("trial_days"))
+
+
+def _card(sb, number):
+    return lambda customer, email: new_payment_method(sb, number, customer, email)
+
+
+def _pay_by_bank(sb, session, email):
+    account = bank_account(request.form.get("account_number"))
+    if account is None or session["currency"] != "usd":
+        return _checkout_form(sb, session, UNKNOWN_BANK), 400
+    done = checkout_pay.pay(sb, session, lambda customer, mail: new_bank_payment_method(
+        sb, account[0], account[1], customer, mail), email)
+    return _to_success(done)
+
+
+def _to_success(done):
     return redirect(done["success_url"].replace("{CHECKOUT_SESSION_ID}", done["id"]), 303)
+
+
+@bp.route("/checkout/<session_id>/authenticate", methods=["GET", "POST"])
+def authenticate(session_id):
+    """The bank's 3-D Secure challenge: complete pays as usual; fail leaves the session open."""
+    sb = sandbox()
+    with sb.store.transaction():
+        session = _open_session(sb, session_id)
+        pending = session.get("_pending_card")
+        if session["status"] != "open" or not pending:
+            return redirect(url_for(".checkout", session_id=session_id), 303)
+        if request.method == "GET":
+            return render_template("authenticate.html", amount=format_amount(
+                session["amount_total"], session["currency"]), action=request.path)
+        session = sb.store.put({**session, "_pending_card": None})
+        if request.form.get("action") != "complete":
+            return _checkout_form(sb, session, AUTH_FAILED), 402
+        done = checkout_pay.pay(sb, session, _card(sb, pending["number"]), pending["email"],
+                                authenticated=True)
+    return _to_success(done)
 
 
 def _checkout_form(sb, session, error=None):
@@ -70,7 +141,9 @@ def _checkout_form(sb, session, error=None):
         "checkout.html", product_name=product["name"], price_text=format_price(price, entry["quantity"]),
         email=email or request.form.get("email"), email_locked=bool(email), error=error,
         card_number=request.form.get("card_number"), expiry=request.form.get("expiry"),
-        cancel_url=session["cancel_url"])
+        cancel_url=session["cancel_url"], subscribe=session["mode"] == "subscription",
+        bank=session["currency"] == "usd", trial=session["_subscription_data"]["trial_end"]
+        or session["_subscription_data"]["trial_days"], cardless=_cardless_trial(session))
 
 
 def _closed(session):
@@ -86,60 +159,23 @@ def _closed(session):
         link=session["cancel_url"], link_text="Go back"), 410
 
 
-@bp.get("/portal/<session_id>")
-def portal(session_id, error=None, status=200):
-    sb = sandbox()
-    with sb.store.transaction():
-        session = _load("billing_portal.session", session_id)
-        customer = _load("customer", session["customer"])
-        subs = [_sub_view(sub) for sub in sb.store.all("subscription", customer["id"])]
-        pm_id = customer["invoice_settings"]["default_payment_method"] or next(
-            (s["default_payment_method"] for s in subs if s["default_payment_method"]), None)
-        card = sb.store.get(pm_id, "payment_method")["card"] if pm_id else None
-        return render_template("portal.html", session=session, customer=customer,
-                               subscriptions=subs, card=card, error=error,
-                               notice=request.args.get("notice")), status
-
-
-def _sub_view(sub: dict) -> dict:
-    item = sub["items"]["data"][0]
-    return {**sub, "plan_text": format_price(item["price"], item["quantity"]),
-            "period_end_text": _date(period_end(sub))}
-
-
-@bp.post("/portal/<session_id>/subscriptions/<sub_id>")
-def portal_subscription(session_id, sub_id):
-    sb = sandbox()
-    with sb.store.transaction():
-        session = _load("billing_portal.session", session_id)
-        sub = _load("subscription", sub_id)
-        if sub["customer"] != session["customer"]:
-            abort(404)
-        action = request.form.get("action")
-        if action not in ("cancel", "renew"):
-            abort(400)
-        set_cancel_at_period_end(sb, sub, action == "cancel", sb.now())
-    notice = "Your subscription will end at the end of the period." if action == "cancel" \
-        else "Your subscription will continue."
-    return redirect(url_for(".portal", session_id=session_id, notice=notice), 303)
-
-
-@bp.post("/portal/<session_id>/card")
-def portal_card(session_id):
-    sb = sandbox()
-    with sb.store.transaction():
-        session = _load("billing_portal.session", session_id)
-        customer = _load("customer", session["customer"])
-        try:
-            billing.replace_card(sb, customer, request.form.get("card_number", ""))
-        except billing.CardDeclined:
-            return portal(session_id, error=DECLINED, status=402)
-        except billing.UnknownCard:
-            return portal(session_id, error=UNKNOWN, status=400)
-    return redirect(url_for(".portal", session_id=session_id, notice="Your card was updated."), 303)
-
-
-@bp.get("/invoices/<invoice_id>")
+@bp.route("/invoices/<invoice_id>", methods=["GET", "POST"])
 def invoice(invoice_id):
-    with sandbox().store.transaction():
-        return render_template("invoice.html", invoice=_load("invoice", invoice_id))
+    """The hosted invoice page; an open invoice can be paid here, authenticating if the
+    bank asks (https://docs.stripe.com/billing/subscriptions/overview#requires-action)."""
+    sb = sandbox()
+    with sb.store.transaction():
+        found, message = load("invoice", invoice_id), None
+        if request.method == "POST" and found["status"] == "open":
+            found, message = _pay_invoice(sb, found, request.form.get("action"))
+        return render_template("invoice.html", invoice=found, message=message,
+                               needs_auth=found.get("_intent_status") == "requires_action")
+
+
+def _pay_invoice(sb, invoice, action):
+    if action == "fail":
+        return invoice, AUTH_FAILED
+    sub = sb.store.get(subscription_of(invoice), "subscription")
+    paid = invoicing.attempt(sb, invoice, sub, sb.now(), off_session=False, authenticated=True)
+    renewals.settle_status(sb, sub, paid, sb.now())
+    return paid, "Thank you, this invoice is paid." if paid["status"] == "paid" else DECLINED

@@ -19,7 +19,7 @@ CREATE INDEX IF NOT EXISTS objects_type ON objects (type, customer);
 CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS idempotency (
     key TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, status INTEGER NOT NULL,
-    body TEXT NOT NULL, request_id TEXT NOT NULL);
+    body TEXT NOT NULL, request_id TEXT NOT NULL, created INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS outbox (
     id INTEGER PRIMARY KEY AUTOINCREMENT, event_id TEXT NOT NULL,
     endpoint_id TEXT NOT NULL, attempt INTEGER NOT NULL DEFAULT 0,
@@ -42,6 +42,13 @@ class Store:
             if path != ":memory:":
                 self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.executescript(SCHEMA)
+            self._migrate()
+
+    def _migrate(self) -> None:
+        """State files from before idempotency keys expired lack `created` (sandbox time)."""
+        columns = [row[1] for row in self._conn.execute("PRAGMA table_info(idempotency)")]
+        if "created" not in columns:
+            self._conn.execute("ALTER TABLE idempotency ADD COLUMN created INTEGER NOT NULL DEFAULT 0")
 
     def close(self) -> None:
         with self.lock:

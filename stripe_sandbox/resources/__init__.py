@@ -1,2 +1,13 @@
 """Stripe resources. Importing this package registers every `/v1` endpoint."""
-from . import catalog, charges, checkout, customers, events, invoices, portal, prices, subscriptions  # noqa: F401
+from . import (  # noqa: F401
+    catalog,
+    charges,
+    checkout,
+    customers,
+    events,
+    invoices,
+    portal,
+    prices,
+    subscription_update,
+    subscriptions,
+)

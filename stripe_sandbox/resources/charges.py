@@ -1,11 +1,11 @@
-"""Payment methods, payment intents, charges, refunds and disputes.
+"""Payment methods, payment intents, charges, balance transactions, refunds and disputes.
 
-Only what invoice payments need: a successful payment leaves a `pi_` and a
-`ch_`; a declined one a failed charge. Refunds and (sandbox-made) disputes
-emit the events a live account sends.
+Payments themselves are made in payments.py: a successful one leaves a `pi_`,
+a `ch_` and a `txn_`; a declined one a failed charge. Refunds and
+(sandbox-made) disputes emit the events a live account sends.
 """
 from ..api import endpoint
-from ..cards import FAILS_LATER, fingerprint, lookup, normalize
+from ..cards import AUTH_ALWAYS, AUTH_UNLESS_SET_UP, FAILS_LATER, ROUTING_NUMBER, fingerprint, lookup, normalize
 from ..events import emit, save_updated
 from ..ids import new_id
 from ..listing import PAGING, created_filter, page, render
@@ -16,72 +16,50 @@ _ADDRESS = {"city": None, "country": None, "line1": None, "line2": None,
 
 
 def new_payment_method(sb, number: str, customer: str | None, email=None, exp=(12, 2034)) -> dict:
+    """A card payment method for a test card number (cards.py says how it behaves)."""
     brand, behaviour = lookup(number)
     digits = normalize(number)
-    pm = {
-        "id": new_id("pm_"), "object": "payment_method", "allow_redisplay": "unspecified",
-        "billing_details": {"address": dict(_ADDRESS), "email": email, "name": None,
-                            "phone": None, "tax_id": None},
-        "card": {"brand": brand, "checks": {"address_line1_check": None,
-                                            "address_postal_code_check": None, "cvc_check": "pass"},
-                 "country": "US", "display_brand": brand, "exp_month": exp[0], "exp_year": exp[1],
-                 "fingerprint": fingerprint(digits), "funding": "credit", "generated_from": None,
-                 "last4": digits[-4:], "networks": {"available": [brand], "preferred": None},
-                 "regulated_status": "unregulated", "three_d_secure_usage": {"supported": True},
-                 "wallet": None},
-        "created": sb.now(), "customer": customer, "customer_account": None, "livemode": False,
-        "metadata": {}, "type": "card", "_fails": behaviour == FAILS_LATER,
-    }
+    pm = _payment_method(sb, "card", customer, email)
+    pm["card"] = {
+        "brand": brand, "checks": {"address_line1_check": None, "address_postal_code_check": None,
+                                   "cvc_check": "pass"},
+        "country": "US", "display_brand": brand, "exp_month": exp[0], "exp_year": exp[1],
+        "fingerprint": fingerprint(digits), "funding": "credit", "generated_from": None,
+        "last4": digits[-4:], "networks": {"available": [brand], "preferred": None},
+        "regulated_status": "unregulated", "three_d_secure_usage": {"supported": True},
+        "wallet": None}
+    pm.update(_fails=behaviour == FAILS_LATER,
+              _auth=behaviour if behaviour in (AUTH_ALWAYS, AUTH_UNLESS_SET_UP) else None)
     return sb.store.put(pm)
 
 
-def charge_card(sb, pm: dict, *, amount: int, currency: str, customer: str,
-                description: str, at: int) -> dict:
-    """Create the payment intent and charge for one attempt; status says if it was paid."""
-    ok = not pm["_fails"]
-    intent_id, charge_id = new_id("pi_"), new_id("ch_")
-    charge = _charge(pm, charge_id, intent_id, amount, currency, customer, description, at, ok)
-    intent = {
-        "id": intent_id, "object": "payment_intent", "amount": amount,
-        "amount_received": amount if ok else 0, "capture_method": "automatic", "created": at,
-        "currency": currency, "customer": customer, "description": description,
-        "latest_charge": charge_id, "livemode": False, "metadata": {}, "payment_method": pm["id"],
-        "payment_method_types": ["card"],
-        "status": "succeeded" if ok else "requires_payment_method",
-        "last_payment_error": None if ok else {"code": "card_declined", "decline_code": "generic_decline",
-                                               "message": "Your card was declined.", "type": "card_error"},
-    }
-    sb.store.put(intent)
-    sb.store.put(charge)
-    emit(sb, "charge.succeeded" if ok else "charge.failed", charge, at=at)
-    return charge
+def new_bank_payment_method(sb, account: str, failure: str | None, customer: str | None, email=None) -> dict:
+    """A us_bank_account payment method; a debit from it settles later (payments.settle)."""
+    pm = _payment_method(sb, "us_bank_account", customer, email)
+    pm["us_bank_account"] = {
+        "account_holder_type": "individual", "account_type": "checking",
+        "bank_name": "STRIPE TEST BANK", "financial_connections_account": None,
+        "fingerprint": fingerprint(account), "last4": account[-4:],
+        "networks": {"preferred": "ach", "supported": ["ach"]}, "routing_number": ROUTING_NUMBER,
+        "status_details": None}
+    pm.update(_fails=False, _auth=None, _failure=failure)
+    return sb.store.put(pm)
 
 
-def _charge(pm, charge_id, intent_id, amount, currency, customer, description, at, ok) -> dict:
-    card = pm["card"]
+def _payment_method(sb, type_: str, customer, email) -> dict:
     return {
-        "id": charge_id, "object": "charge", "amount": amount, "amount_captured": amount if ok else 0,
-        "amount_refunded": 0, "application": None, "application_fee": None,
-        "application_fee_amount": None, "balance_transaction": None,
-        "billing_details": pm["billing_details"], "calculated_statement_descriptor": "SANDBOX",
-        "captured": ok, "created": at, "currency": currency, "customer": customer,
-        "description": description, "disputed": False, "failure_balance_transaction": None,
-        "failure_code": None if ok else "card_declined",
-        "failure_message": None if ok else "Your card was declined.", "fraud_details": {},
-        "livemode": False, "metadata": {}, "on_behalf_of": None,
-        "outcome": {"network_status": "approved_by_network" if ok else "declined_by_network",
-                    "reason": None if ok else "generic_decline", "risk_level": "normal",
-                    "seller_message": "Payment complete." if ok else "The bank did not return any further details with this decline.",
-                    "type": "authorized" if ok else "issuer_declined"},
-        "paid": ok, "payment_intent": intent_id, "payment_method": pm["id"],
-        "payment_method_details": {"card": {"brand": card["brand"], "last4": card["last4"],
-                                            "exp_month": card["exp_month"], "exp_year": card["exp_year"],
-                                            "country": "US", "funding": "credit"}, "type": "card"},
-        "receipt_email": None, "receipt_number": None, "receipt_url": None, "refunded": False,
-        "review": None, "shipping": None, "source_transfer": None, "statement_descriptor": None,
-        "statement_descriptor_suffix": None, "status": "succeeded" if ok else "failed",
-        "transfer_data": None, "transfer_group": None,
+        "id": new_id("pm_"), "object": "payment_method", "allow_redisplay": "unspecified",
+        "billing_details": {"address": dict(_ADDRESS), "email": email, "name": None,
+                            "phone": None, "tax_id": None},
+        "created": sb.now(), "customer": customer, "customer_account": None, "livemode": False,
+        "metadata": {}, "type": type_,
     }
+
+
+def set_up_for_future_use(sb, pm: dict) -> dict:
+    """Mark a payment method as set up for off-session payments (Checkout subscription mode,
+    the portal's card form): https://docs.stripe.com/payments/save-and-reuse"""
+    return sb.store.put({**pm, "_set_up": True})
 
 
 def get_charge(sb, charge_id, param="id", status=404) -> dict:
@@ -169,3 +147,9 @@ def retrieve_intent(sb, params, intent_id):
 def retrieve_payment_method(sb, params, pm_id):
     reject_unknown(params, set())
     return render(sb, fetch(sb, "payment_method", pm_id, label="PaymentMethod"), params)
+
+
+@endpoint("/balance_transactions/<txn_id>")
+def retrieve_balance_transaction(sb, params, txn_id):
+    reject_unknown(params, set())
+    return render(sb, fetch(sb, "balance_transaction", txn_id, label="balance transaction"), params)

@@ -1,6 +1,6 @@
-"""Checkout Sessions (mode=subscription only) and their hosted-page URL.
+"""Checkout Sessions (mode=subscription and mode=payment) and their hosted-page URL.
 
-The session is paid on the sandbox's hosted page (pages.py -> billing.py);
+The session is paid on the sandbox's hosted page (pages.py -> checkout_pay.py);
 here it is created, read, listed and expired. Open sessions expire 24 h of
 sandbox time after creation unless `expires_at` says otherwise; expiry is
 applied lazily on read and by the clock.
@@ -11,15 +11,15 @@ from ..api import endpoint
 from ..events import emit
 from ..ids import new_id
 from ..listing import PAGING, created_filter, page, render
-from ..wire import StripeError, boolean, choice, fetch, integer, metadata, reject_unknown, required, string
-from .catalog import get_price, get_product, new_price, new_product, recurring_params
+from ..wire import StripeError, boolean, choice, fetch, metadata, reject_unknown, required, string
+from .catalog import get_price
+from .checkout_params import customer_param, expires_at, line_item, payment_intent_data, subscription_data
 from .checkout_shape import session_object
-from .customers import get_customer
 
 CREATE = {"mode", "customer", "client_reference_id", "metadata", "subscription_data",
           "line_items", "success_url", "cancel_url", "customer_email", "expires_at", "locale",
-          "allow_promotion_codes", "billing_address_collection", "ui_mode"}
-DAY = 86400
+          "allow_promotion_codes", "billing_address_collection", "ui_mode", "payment_intent_data",
+          "customer_creation", "payment_method_collection"}
 
 
 def expire_if_due(sb, session: dict, now: int) -> dict:
@@ -66,95 +66,27 @@ def create(sb, params):
     reject_unknown(params, CREATE)
     mode = choice(params, "mode", ("payment", "setup", "subscription"))
     required(params, "mode")
-    if mode != "subscription":
-        raise StripeError("The sandbox supports only mode=subscription.", param="mode")
+    if mode == "setup":
+        raise StripeError("The sandbox supports mode=subscription and mode=payment.", param="mode")
     success_url = required(params, "success_url")
     choice(params, "ui_mode", ("hosted_page",))
     choice(params, "billing_address_collection", ("auto", "required"))
+    creation = choice(params, "customer_creation", ("always", "if_required"))
+    collection = choice(params, "payment_method_collection", ("always", "if_required"), "always")
     boolean(params, "allow_promotion_codes")
-    customer = _customer(sb, params)
-    price, quantity = _line_item(sb, params.get("line_items"))
     now = sb.now()
+    customer = customer_param(sb, params)
+    price, quantity = line_item(sb, params.get("line_items"), mode)
     session = session_object(
-        new_id("cs_test_"), params, now=now, expires_at=_expires_at(params, now),
+        new_id("cs_test_"), params, now=now, expires_at=expires_at(params, now),
         customer=customer, price=price, quantity=quantity, success_url=success_url)
-    session["url"] = f"{request.url_root}checkout/{session['id']}"
-    session["metadata"] = metadata(params)
-    session["_line_items"] = [{"id": new_id("li_"), "price": price["id"], "quantity": quantity}]
-    session["_subscription_metadata"] = _subscription_metadata(params)
+    session.update(url=f"{request.url_root}checkout/{session['id']}", metadata=metadata(params),
+                   mode=mode, payment_method_collection=collection, customer_creation=(creation or "if_required") if mode == "payment" else None,
+                   _line_items=[{"id": new_id("li_"), "price": price["id"], "quantity": quantity}],
+                   _subscription_data=subscription_data(params, mode, now),
+                   _payment_intent_data=payment_intent_data(params, mode))
     sb.store.put(session)
     return _show(sb, session, params)
-
-
-def _customer(sb, params) -> str | None:
-    if params.get("customer") and params.get("customer_email"):
-        raise StripeError("You may only specify one of these parameters: customer, customer_email.",
-                          code="parameters_exclusive", param="customer_email")
-    if params.get("customer"):
-        return get_customer(sb, params["customer"], "customer", 400)["id"]
-    return None
-
-
-def _expires_at(params, now) -> int:
-    expires_at = integer(params, "expires_at")
-    if expires_at is None:
-        return now + DAY
-    if not now + 1800 <= expires_at <= now + DAY:
-        raise StripeError("The `expires_at` timestamp must be between 30 minutes and 24 hours "
-                          "from Checkout Session creation.", param="expires_at")
-    return expires_at
-
-
-def _subscription_metadata(params) -> dict:
-    data = params.get("subscription_data") or {}
-    if not isinstance(data, dict):
-        raise StripeError("Invalid subscription_data: must be a hash", param="subscription_data")
-    reject_unknown(data, {"metadata", "description"}, "subscription_data")
-    return metadata(data)
-
-
-def _line_item(sb, items):
-    """(price, quantity) for the one recurring line item a membership checkout has."""
-    if not items:
-        raise StripeError("Missing required param: line_items.", code="parameter_missing",
-                          param="line_items")
-    if not isinstance(items, list) or len(items) != 1 or not isinstance(items[0], dict):
-        raise StripeError("The sandbox supports exactly one line item.", param="line_items")
-    item = items[0]
-    reject_unknown(item, {"price", "price_data", "quantity"}, "line_items[0]")
-    quantity = integer(item, "quantity", 1, "line_items[0][quantity]", minimum=1)
-    if item.get("price"):
-        price = get_price(sb, item["price"], "line_items[0][price]", 400)
-    elif isinstance(item.get("price_data"), dict):
-        price = _inline_price(sb, item["price_data"])
-    else:
-        raise StripeError("Missing required param: line_items[0][price].",
-                          code="parameter_missing", param="line_items[0][price]")
-    if price["type"] != "recurring":
-        raise StripeError("You must specify at least one recurring price in `subscription` mode "
-                          "when using prices.", param="line_items[0][price]")
-    return price, quantity
-
-
-def _inline_price(sb, data: dict) -> dict:
-    label = "line_items[0][price_data]"
-    reject_unknown(data, {"currency", "unit_amount", "product", "product_data", "recurring"}, label)
-    currency = required(data, "currency", f"{label}[currency]")
-    amount = integer(data, "unit_amount", label=f"{label}[unit_amount]", minimum=0)
-    if amount is None:
-        raise StripeError(f"Missing required param: {label}[unit_amount].",
-                          code="parameter_missing", param=f"{label}[unit_amount]")
-    if data.get("product"):
-        product = get_product(sb, data["product"], f"{label}[product]", 400)["id"]
-    else:
-        names = data.get("product_data") if isinstance(data.get("product_data"), dict) else {}
-        reject_unknown(names, {"name", "description", "metadata"}, f"{label}[product_data]")
-        name = required(names, "name", f"{label}[product_data][name]")
-        product = new_product(sb, name=name, meta=metadata(names), quiet=True)["id"]
-    interval, count = recurring_params(data.get("recurring"), f"{label}[recurring]")
-    # Inline prices are created archived, so they never show up in price lists.
-    return new_price(sb, product=product, currency=currency, unit_amount=amount,
-                     interval=interval, interval_count=count, active=False, quiet=True)
 
 
 @endpoint("/checkout/sessions/<session_id>")
@@ -193,11 +125,20 @@ def list_(sb, params):
     return _show(sb, page(found, params, "/v1/checkout/sessions"), params)
 
 
-def complete(sb, session: dict, *, customer: dict, sub: dict, invoice: dict) -> dict:
-    """Mark the session paid; returns the stored session (the caller emits the event)."""
-    new = {**session, "status": "complete", "payment_status": "paid", "customer": customer["id"],
-           "subscription": sub["id"], "invoice": invoice["id"], "url": None,
-           "customer_details": {"address": None, "business_name": None, "email": customer["email"],
-                                "individual_name": None, "name": customer["name"], "phone": None,
-                                "tax_exempt": "none", "tax_ids": []}}
+def complete(sb, session: dict, *, customer: dict | None, payment_status: str, sub=None,
+             invoice=None, intent=None, email=None) -> dict:
+    """Mark the session complete; returns the stored session (the caller emits the event).
+
+    `payment_status` is `paid`, `unpaid` (a payment that settles later) or
+    `no_payment_required` ("The payment is delayed to a future date": a trial).
+    """
+    email = customer["email"] if customer else session["customer_email"] or email
+    new = {**session, "status": "complete", "payment_status": payment_status, "url": None,
+           "customer": customer["id"] if customer else None,
+           "subscription": sub["id"] if sub else None, "invoice": invoice["id"] if invoice else None,
+           "payment_intent": intent["id"] if intent and session["mode"] == "payment" else None,
+           "_payment_intent": intent["id"] if intent and payment_status == "unpaid" else None,
+           "customer_details": {"address": None, "business_name": None, "email": email,
+                                "individual_name": None, "name": customer["name"] if customer else None,
+                                "phone": None, "tax_exempt": "none", "tax_ids": []}}
     return sb.store.put(new)

@@ -1,4 +1,11 @@
-"""Customers: POST/GET /v1/customers, POST /v1/customers/:id."""
+"""Customers: POST/GET /v1/customers, POST/GET/DELETE /v1/customers/:id.
+
+https://docs.stripe.com/api/customers/delete : deleting "cancels any active
+subscriptions on the customer" and returns `{"id", "object": "customer",
+"deleted": true}`; retrieving a deleted customer returns that stub
+(https://docs.stripe.com/api/customers/retrieve). Anything else done with it
+(update, Checkout, billing portal) fails like an unknown id: resource_missing.
+"""
 import secrets
 
 from ..api import endpoint
@@ -6,8 +13,10 @@ from ..events import emit, save_updated
 from ..ids import new_id
 from ..listing import PAGING, created_filter, page, render
 from ..wire import fetch, metadata, no_such, reject_unknown, string
+from .subscriptions import LIVE, end_subscription
 
 WRITABLE = {"email", "name", "description", "metadata", "phone"}
+UPDATE = WRITABLE | {"invoice_settings"}
 
 
 def new_customer(sb, *, email=None, name=None, description=None, meta=None, phone=None) -> dict:
@@ -29,7 +38,23 @@ def new_customer(sb, *, email=None, name=None, description=None, meta=None, phon
 
 
 def get_customer(sb, customer_id: str, param: str = "id", status: int = 404) -> dict:
-    return fetch(sb, "customer", customer_id, param, status)
+    """A live customer; a deleted one is missing, as Stripe answers for it."""
+    customer = fetch(sb, "customer", customer_id, param, status)
+    if customer.get("deleted"):
+        raise no_such("customer", customer_id, param, status)
+    return customer
+
+
+def delete_customer(sb, customer: dict, at: int) -> dict:
+    """Cancel the customer's live subscriptions (customer.subscription.deleted each),
+    then replace the customer with its deleted stub (customer.deleted)."""
+    for sub in sb.store.all("subscription", customer["id"]):
+        if sub["status"] in LIVE:
+            end_subscription(sb, sub, at)
+    stub = {"id": customer["id"], "object": "customer", "deleted": True}
+    sb.store.put({**stub, "created": customer["created"]})
+    emit(sb, "customer.deleted", customer, at=at)
+    return stub
 
 
 def update_customer(sb, customer: dict, changes: dict) -> dict:
@@ -49,12 +74,21 @@ def create(sb, params):
 @endpoint("/customers/<customer_id>")
 def retrieve(sb, params, customer_id):
     reject_unknown(params, set())
-    return render(sb, get_customer(sb, customer_id), params)
+    found = fetch(sb, "customer", customer_id)
+    if found.get("deleted"):
+        return {"id": found["id"], "object": "customer", "deleted": True}
+    return render(sb, found, params)
+
+
+@endpoint("/customers/<customer_id>", methods=["DELETE"])
+def delete(sb, params, customer_id):
+    reject_unknown(params, set())
+    return delete_customer(sb, get_customer(sb, customer_id), sb.now())
 
 
 @endpoint("/customers/<customer_id>", methods=["POST"])
 def update(sb, params, customer_id):
-    reject_unknown(params, WRITABLE | {"invoice_settings"})
+    reject_unknown(params, UPDATE)
     customer = get_customer(sb, customer_id)
     changes = {k: string(params, k) for k in ("email", "name", "description", "phone") if k in params}
     changes = {k: (v or None) for k, v in changes.items()}
@@ -80,6 +114,6 @@ def _invoice_settings(sb, customer, value) -> dict:
 def list_(sb, params):
     reject_unknown(params, PAGING | {"email", "created"})
     email, in_range = string(params, "email"), created_filter(params)
-    found = [c for c in sb.store.all("customer")
-             if (email is None or c["email"] == email) and in_range(c["created"])]
+    found = [c for c in sb.store.all("customer") if not c.get("deleted")
+             and (email is None or c["email"] == email) and in_range(c["created"])]
     return render(sb, page(found, params, "/v1/customers"), params)

@@ -1,4 +1,4 @@
-"""Invoices for subscriptions: built open, paid by billing.py, listed here.
+"""Invoices for subscriptions: built here as drafts, moved along by invoicing.py, listed here.
 
 Shaped for API version 2026-10-28: the subscription is at
 `invoice.parent.subscription_details.subscription` (no top-level
@@ -15,18 +15,17 @@ from ..wire import choice, fetch, reject_unknown, string
 STATUSES = ("draft", "open", "paid", "uncollectible", "void")
 
 
-def new_invoice(sb, sub: dict, customer: dict, *, reason: str, period: tuple[int, int],
-                line_period: tuple[int, int], at: int) -> dict:
-    """An open (finalized) invoice for one period of `sub`; not yet stored or paid."""
-    invoice_id = new_id("in_")
-    lines = [_line(invoice_id, item, line_period) for item in sub["items"]["data"]]
+def new_invoice(sub: dict, customer: dict, *, invoice_id: str, reason: str,
+                period: tuple[int, int], lines: list[dict], at: int) -> dict:
+    """A draft invoice `invoice_id` for `sub` with `lines` built by subscription_lines() and
+    item_line() for that id; not stored (invoicing.py moves it along)."""
     total = sum(line["amount"] for line in lines)
-    number = f"{customer['invoice_prefix']}-{customer['next_invoice_sequence']:04d}"
     return {
         "id": invoice_id, "object": "invoice", "account_country": "US",
-        "account_name": "Stripe sandbox", "account_tax_ids": None, "amount_due": total,
-        "amount_overpaid": 0, "amount_paid": 0, "amount_remaining": total, "amount_shipping": 0,
-        "application": None, "attempt_count": 0, "attempted": False, "auto_advance": True,
+        "account_name": "Stripe sandbox", "account_tax_ids": None, "amount_due": max(total, 0),
+        "amount_overpaid": 0, "amount_paid": 0, "amount_remaining": max(total, 0),
+        "amount_shipping": 0, "application": None, "attempt_count": 0, "attempted": False,
+        "auto_advance": True,
         "automatic_tax": {"enabled": False, "liability": None, "status": None,
                           "disabled_reason": None, "provider": None},
         "automatically_finalizes_at": None, "billing_reason": reason,
@@ -36,13 +35,13 @@ def new_invoice(sb, sub: dict, customer: dict, *, reason: str, period: tuple[int
         "customer_name": customer["name"], "customer_phone": customer["phone"],
         "customer_shipping": None, "customer_tax_exempt": "none", "customer_tax_ids": [],
         "default_payment_method": None, "default_source": None, "default_tax_rates": [],
-        "description": None, "discounts": [], "due_date": None, "effective_at": at,
-        "ending_balance": 0, "footer": None, "from_invoice": None,
+        "description": None, "discounts": [], "due_date": None, "effective_at": None,
+        "ending_balance": None, "footer": None, "from_invoice": None,
         "hosted_invoice_url": f"{request.url_root}invoices/{invoice_id}", "invoice_pdf": None,
         "issuer": {"type": "self"}, "last_finalization_error": None, "latest_revision": None,
         "lines": {"object": "list", "data": lines, "has_more": False,
                   "url": f"/v1/invoices/{invoice_id}/lines"},
-        "livemode": False, "metadata": {}, "next_payment_attempt": None, "number": number,
+        "livemode": False, "metadata": {}, "next_payment_attempt": None, "number": None,
         "on_behalf_of": None,
         "parent": {"quote_details": None, "type": "subscription_details",
                    "subscription_details": {"metadata": dict(sub["metadata"]),
@@ -52,8 +51,8 @@ def new_invoice(sb, sub: dict, customer: dict, *, reason: str, period: tuple[int
         "period_end": period[1], "period_start": period[0], "post_payment_credit_notes_amount": 0,
         "pre_payment_credit_notes_amount": 0, "receipt_number": None, "rendering": None,
         "shipping_cost": None, "shipping_details": None, "starting_balance": 0,
-        "statement_descriptor": None, "status": "open",
-        "status_transitions": {"finalized_at": at, "marked_uncollectible_at": None,
+        "statement_descriptor": None, "status": "draft",
+        "status_transitions": {"finalized_at": None, "marked_uncollectible_at": None,
                                "paid_at": None, "voided_at": None},
         "subtotal": total, "subtotal_excluding_tax": total, "test_clock": None, "total": total,
         "total_discount_amounts": [], "total_excluding_tax": total,
@@ -61,21 +60,49 @@ def new_invoice(sb, sub: dict, customer: dict, *, reason: str, period: tuple[int
     }
 
 
-def _line(invoice_id: str, item: dict, period: tuple[int, int]) -> dict:
+def subscription_lines(invoice_id: str, sub: dict, period: tuple[int, int],
+                       fraction: float | None = None) -> list[dict]:
+    """One line per item for `period`; `fraction` < 1 prorates a shortened last period,
+    0 is a trial's free period."""
+    return [_line(invoice_id, item, period, fraction) for item in sub["items"]["data"]]
+
+
+def _line(invoice_id: str, item: dict, period: tuple[int, int], fraction: float | None) -> dict:
     price, quantity = item["price"], item["quantity"]
     amount = price["unit_amount"] * quantity
+    if fraction is not None:
+        amount = round(amount * fraction)
+    trial = fraction == 0  # a trial's $0 line, not a proration
+    details = {"invoice_item": None, "proration": fraction is not None and not trial,
+               "proration_details": {"credited_items": None},
+               "subscription": item["subscription"], "subscription_item": item["id"]}
+    name = price.get("nickname") or "Subscription"
+    return _line_object(invoice_id, amount, price, quantity, period,
+                        f"Trial period for {name}" if trial else f"{quantity} × {name}",
+                        {"type": "subscription_item_details", "invoice_item_details": None,
+                         "subscription_item_details": details})
+
+
+def item_line(invoice_id: str, invoiceitem: dict, price: dict) -> dict:
+    """The line for a pending invoice item (a proration) added to this invoice."""
+    details = {"invoice_item": invoiceitem["id"], "proration": invoiceitem["proration"],
+               "proration_details": {"credited_items": None},
+               "subscription": invoiceitem["parent"]["subscription_details"]["subscription"]}
+    period = (invoiceitem["period"]["start"], invoiceitem["period"]["end"])
+    return _line_object(invoice_id, invoiceitem["amount"], price, invoiceitem["quantity"], period,
+                        invoiceitem["description"],
+                        {"type": "invoice_item_details", "invoice_item_details": details,
+                         "subscription_item_details": None})
+
+
+def _line_object(invoice_id, amount, price, quantity, period, description, parent) -> dict:
     return {
         "id": new_id("il_"), "object": "line_item", "amount": amount, "currency": price["currency"],
-        "description": f"{quantity} × {price.get('nickname') or 'Subscription'}",
-        "discount_amounts": [], "discountable": True, "discounts": [], "invoice": invoice_id,
-        "livemode": False, "metadata": {}, "period": {"start": period[0], "end": period[1]},
-        "pretax_credit_amounts": [], "quantity": quantity, "quantity_decimal": str(quantity),
-        "subtotal": amount, "taxes": [],
-        "parent": {"type": "subscription_item_details", "invoice_item_details": None,
-                   "subscription_item_details": {
-                       "invoice_item": None, "proration": False, "proration_details": {
-                           "credited_items": None},
-                       "subscription": item["subscription"], "subscription_item": item["id"]}},
+        "description": description, "discount_amounts": [], "discountable": True, "discounts": [],
+        "invoice": invoice_id, "livemode": False, "metadata": {},
+        "period": {"start": period[0], "end": period[1]}, "pretax_credit_amounts": [],
+        "quantity": quantity, "quantity_decimal": str(quantity), "subtotal": amount, "taxes": [],
+        "parent": parent,
         "pricing": {"type": "price_details", "unit_amount_decimal": price["unit_amount_decimal"],
                     "price_details": {"price": price["id"], "product": price["product"]}},
     }

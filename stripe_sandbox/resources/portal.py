@@ -8,11 +8,12 @@ from ..wire import reject_unknown, required, string
 from .customers import get_customer
 
 CONFIGURATION = "bpc_sandbox_default"
+CREATE = {"customer", "return_url", "locale", "configuration"}
 
 
 @endpoint("/billing_portal/sessions", methods=["POST"])
 def create(sb, params):
-    reject_unknown(params, {"customer", "return_url", "locale", "configuration"})
+    reject_unknown(params, CREATE)
     customer = get_customer(sb, required(params, "customer"), "customer", 400)
     session_id = new_id("bps_")
     session = {

@@ -10,23 +10,28 @@ from ..events import emit, save_updated
 from ..ids import new_id
 from ..listing import PAGING, created_filter, page, render
 from ..periods import add_interval
-from ..wire import StripeError, boolean, choice, fetch, metadata, no_such, reject_unknown, string
+from ..wire import StripeError, choice, fetch, no_such, reject_unknown, string
 
 STATUSES = ("active", "canceled", "incomplete", "incomplete_expired", "past_due", "paused",
             "trialing", "unpaid")
 # Stripe's list default leaves out canceled subscriptions (status=all shows them).
 LIST_STATUSES = STATUSES + ("all", "ended")
-UPDATE = {"cancel_at_period_end", "metadata", "default_payment_method", "cancellation_details",
-          "description"}
+LIVE = ("active", "past_due", "trialing", "unpaid", "incomplete", "paused")
+ENDED = ("canceled", "incomplete_expired")
+CANCEL = {"invoice_now", "prorate", "cancellation_details"}
 
 
 def new_subscription(sb, *, customer: str, price: dict, quantity: int, meta: dict,
-                     payment_method: str | None, at: int) -> dict:
-    """An active subscription whose one item covers [at, at + interval); not yet stored."""
+                     payment_method: str | None, at: int, status: str = "incomplete",
+                     trial_end: int | None = None, missing_payment_method: str = "create_invoice") -> dict:
+    """A subscription whose one item covers [at, at + interval), or [at, trial_end) on a trial;
+    not yet stored. Checkout creates it `incomplete` until the first invoice is paid
+    (https://docs.stripe.com/billing/subscriptions/overview#subscription-statuses)."""
     sub_id = new_id("sub_")
+    end = trial_end or add_interval(at, price)
     item = {
         "id": new_id("si_"), "object": "subscription_item", "billing_thresholds": None,
-        "created": at, "current_period_start": at, "current_period_end": add_interval(at, price),
+        "created": at, "current_period_start": at, "current_period_end": end,
         "discounts": [], "metadata": {}, "price": copy.deepcopy(price), "quantity": quantity,
         "subscription": sub_id, "tax_rates": [],
     }
@@ -34,7 +39,7 @@ def new_subscription(sb, *, customer: str, price: dict, quantity: int, meta: dic
         "id": sub_id, "object": "subscription", "application": None,
         "application_fee_percent": None,
         "automatic_tax": {"enabled": False, "liability": None, "disabled_reason": None},
-        "billing_cycle_anchor": at, "billing_cycle_anchor_config": None,
+        "billing_cycle_anchor": end if trial_end else at, "billing_cycle_anchor_config": None,
         "billing_mode": {"type": "classic", "flexible": None}, "billing_schedules": [],
         "billing_thresholds": None, "cancel_at": None, "cancel_at_period_end": False,
         "canceled_at": None,
@@ -52,10 +57,10 @@ def new_subscription(sb, *, customer: str, price: dict, quantity: int, meta: dic
         "payment_settings": {"payment_method_options": None, "payment_method_types": None,
                              "save_default_payment_method": "off"},
         "pending_invoice_item_interval": None, "pending_setup_intent": None,
-        "pending_update": None, "schedule": None, "start_date": at, "status": "active",
-        "test_clock": None, "transfer_data": None, "trial_end": None,
-        "trial_settings": {"end_behavior": {"missing_payment_method": "create_invoice"}},
-        "trial_start": None,
+        "pending_update": None, "schedule": None, "start_date": at, "status": status,
+        "test_clock": None, "transfer_data": None, "trial_end": trial_end,
+        "trial_settings": {"end_behavior": {"missing_payment_method": missing_payment_method}},
+        "trial_start": at if trial_end else None,
     }
 
 
@@ -69,15 +74,25 @@ def get_subscription(sb, sub_id, param="id", status=404) -> dict:
 
 def set_cancel_at_period_end(sb, sub: dict, flag: bool, at: int) -> dict:
     """Schedule (or undo) the end of `sub` at its period end; emits customer.subscription.updated."""
-    if flag == sub["cancel_at_period_end"]:
-        return sub
     new = copy.deepcopy(sub)
-    new["cancel_at_period_end"] = flag
-    new["cancel_at"] = period_end(sub) if flag else None
-    new["canceled_at"] = at if flag else None
-    new["cancellation_details"] = {**sub["cancellation_details"],
-                                   "reason": "cancellation_requested" if flag else None}
+    schedule_cancel(new, period_end(sub) if flag else None, at, at_period_end=flag)
     return save_updated(sb, "customer.subscription.updated", sub, new, at)
+
+
+def schedule_cancel(new: dict, cancel_at: int | None, at: int, at_period_end: bool = False) -> None:
+    """Set (or clear, with None) the date `new` ends, in place.
+
+    https://docs.stripe.com/billing/subscriptions/cancel : `cancel_at_period_end`
+    sets `cancel_at` to the period end; a `cancel_at` date ends the subscription
+    then, after any renewals before it. `canceled_at` is the time of the request.
+    """
+    if cancel_at == new["cancel_at"] and at_period_end == new["cancel_at_period_end"]:
+        return
+    new["cancel_at_period_end"] = at_period_end
+    new["cancel_at"] = cancel_at
+    new["canceled_at"] = at if cancel_at is not None else None
+    new["cancellation_details"] = {**new["cancellation_details"],
+                                   "reason": "cancellation_requested" if cancel_at is not None else None}
 
 
 def end_subscription(sb, sub: dict, at: int, reason: str = "cancellation_requested") -> dict:
@@ -96,26 +111,7 @@ def retrieve(sb, params, sub_id):
     return render(sb, get_subscription(sb, sub_id), params)
 
 
-@endpoint("/subscriptions/<sub_id>", methods=["POST"])
-def update(sb, params, sub_id):
-    reject_unknown(params, UPDATE)
-    sub, now = get_subscription(sb, sub_id), sb.now()
-    if sub["status"] in ("canceled", "incomplete_expired"):
-        raise StripeError("A canceled subscription can only update its cancellation_details and metadata.",
-                          param="cancel_at_period_end" if "cancel_at_period_end" in params else None)
-    flag = boolean(params, "cancel_at_period_end")
-    if flag is not None:
-        sub = set_cancel_at_period_end(sb, sub, flag, now)
-    new = copy.deepcopy(sub)
-    new["metadata"] = metadata(params, current=sub["metadata"])
-    if "default_payment_method" in params:
-        new["default_payment_method"] = _payment_method(sb, params, sub)
-    if "description" in params:
-        new["description"] = string(params, "description") or None
-    return render(sb, save_updated(sb, "customer.subscription.updated", sub, new, now), params)
-
-
-def _payment_method(sb, params, sub) -> str | None:
+def payment_method_param(sb, params, sub) -> str | None:
     pm_id = string(params, "default_payment_method") or None
     pm = sb.store.get(pm_id, "payment_method") if pm_id else None
     if pm_id and (pm is None or pm["customer"] != sub["customer"]):
@@ -125,9 +121,9 @@ def _payment_method(sb, params, sub) -> str | None:
 
 @endpoint("/subscriptions/<sub_id>", methods=["DELETE"])
 def cancel(sb, params, sub_id):
-    reject_unknown(params, {"invoice_now", "prorate", "cancellation_details"})
+    reject_unknown(params, CANCEL)
     sub = get_subscription(sb, sub_id)
-    if sub["status"] == "canceled":
+    if sub["status"] in ENDED:
         raise StripeError(f"No such subscription: '{sub_id}'", status=404,
                           code="resource_missing", param="id")
     return render(sb, end_subscription(sb, sub, sb.now()), params)

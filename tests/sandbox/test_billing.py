@@ -8,6 +8,12 @@ from .harness import start_sandbox
 DAY = 86400
 
 
+def _to_renewal_charge(sandbox, member):
+    """Just past the period end and the hour before the renewal is charged (test_renewal_timing.py)."""
+    end = member["subscription"]["items"].data[0].current_period_end
+    sandbox.advance(seconds=end - sandbox.now() + 3600 + 60)
+
+
 def _portal(client, sandbox, member):
     session = client.v1.billing_portal.sessions.create(params={
         "customer": member["customer"].id, "return_url": "http://svc.test/account"})
@@ -26,7 +32,7 @@ def _events(client, type_):
 def test_advance_renews_for_a_new_period(client, sandbox, member):
     sub = member["subscription"]
     first = sub["items"].data[0]
-    sandbox.advance(days=31)
+    _to_renewal_charge(sandbox, member)
     renewed = client.v1.subscriptions.retrieve(sub.id, params={"expand": ["latest_invoice"]})
     item = renewed["items"].data[0]
     assert renewed.status == "active"
@@ -55,7 +61,7 @@ def _fail_renewals(client, sandbox, member):
     assert page.status_code == 200 and "Visa ending in 4242" in page.text
     assert _replace_card(sandbox, portal_session, "4000 0000 0000 0341").status_code == 303
     assert "ending in 0341" in sandbox.http.get(portal_session.url).text
-    sandbox.advance(days=31)
+    _to_renewal_charge(sandbox, member)
     return client.v1.subscriptions.retrieve(member["subscription"].id,
                                             params={"expand": ["latest_invoice"]})
 
@@ -65,14 +71,17 @@ def test_failed_renewal_goes_past_due_retries_then_cancels(client, sandbox, memb
     invoice = sub.latest_invoice
     assert sub.status == "past_due"
     assert (invoice.status, invoice.attempt_count) == ("open", 1)
-    assert invoice.next_payment_attempt == invoice.created + 3 * DAY
+    # The first attempt is made when the draft is finalized, an hour after it was created.
+    first_attempt = invoice.status_transitions.finalized_at
+    assert first_attempt == invoice.created + 3600
+    assert invoice.next_payment_attempt == first_attempt + 3 * DAY
     assert len(_events(client, "invoice.payment_failed")) == 1
     past_due = _events(client, "customer.subscription.updated")[0]
     assert past_due.data.previous_attributes.status == "active"
 
     sandbox.advance(days=3)
     invoice = client.v1.invoices.retrieve(invoice.id)
-    assert invoice.attempt_count == 2 and invoice.next_payment_attempt == invoice.created + 8 * DAY
+    assert invoice.attempt_count == 2 and invoice.next_payment_attempt == first_attempt + 8 * DAY
     sandbox.advance(days=5)
     assert client.v1.subscriptions.retrieve(sub.id).status == "past_due"
     sandbox.advance(days=7)  # the last retry, 15 days after the first attempt
@@ -106,7 +115,7 @@ def unpaid_sandbox(receiver):
 def test_final_failure_marks_unpaid_when_configured(unpaid_sandbox):
     import stripe
 
-    from .conftest import pay
+    from .harness import pay
     client = stripe.StripeClient("sk_test_x", base_addresses={"api": unpaid_sandbox.url})
     price = client.v1.prices.create(params={"currency": "usd", "unit_amount": 500,
                                             "recurring": {"interval": "month"},

@@ -13,7 +13,7 @@ import stripe_sandbox
 from stripe_sandbox.cli import main
 from stripe_sandbox.server import build_server
 
-from .harness import pay, start_sandbox
+from .harness import start_sandbox
 
 
 def test_mounted_under_a_prefix_generates_prefixed_urls():

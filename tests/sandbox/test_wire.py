@@ -37,7 +37,9 @@ def test_payment_method_types_is_unknown_in_the_pinned_version(client, plan):
 
 @pytest.mark.parametrize("params, param, code", [
     ({"mode": "subscription", "line_items": [{"price": "PRICE"}]}, "success_url", "parameter_missing"),
-    ({"mode": "payment", "line_items": [{"price": "PRICE"}], "success_url": "http://x"}, "mode", None),
+    ({"mode": "payment", "line_items": [{"price": "PRICE"}], "success_url": "http://x"},
+     "line_items[0][price]", None),
+    ({"mode": "setup", "line_items": [{"price": "PRICE"}], "success_url": "http://x"}, "mode", None),
     ({"mode": "subscription", "line_items": [{"price": "price_nope"}], "success_url": "http://x"},
      "line_items[0][price]", "resource_missing"),
     ({"mode": "subscription", "line_items": [{"price": "PRICE", "quantity": "two"}], "success_url": "http://x"},
@@ -144,7 +146,8 @@ def test_events_filters(client, sandbox, member):
                                           "invoice.payment_succeeded"}
     now = sandbox.now()
     assert client.v1.events.list(params={"created": {"gt": now}}).data == []
-    sandbox.advance(days=31)
+    end = member["subscription"]["items"].data[0].current_period_end
+    sandbox.advance(seconds=end - now + 3600 + 60)  # the period end, and the hour before the charge
     later = client.v1.events.list(params={"created": {"gte": now + 1}, "limit": 100}).data
     assert later and all(e.created > now for e in later)
     assert {e.type for e in later} >= {"invoice.paid", "customer.subscription.updated"}

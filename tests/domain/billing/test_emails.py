@@ -31,7 +31,7 @@ def test_payment_failed_once_per_attempt_then_ended(client, db_session, reader, 
     reader.pay()
     deliver_all(client, tap.new())
     replace_card(reader, "4000 0000 0000 0341")
-    sandbox.advance(days=31)
+    sandbox.advance(days=32)  # past the period's end (a month of up to 31 days) and the hour before the renewal is charged
     first_failure = tap.new()
     deliver_all(client, first_failure)
     deliver_all(client, first_failure)  # Stripe redelivers: no second email

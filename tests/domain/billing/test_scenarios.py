@@ -35,18 +35,24 @@ def transitions(db_session, member) -> list[tuple[str, str]]:
 
 
 def test_happy_path_in_stripes_order(client, db_session, reader, tap):
+    """Stripe creates the subscription `incomplete`, pays its first invoice, updates it to
+    `active`, and `checkout.session.completed` may come last
+    (https://docs.stripe.com/billing/subscriptions/webhooks)."""
     reader.pay()
     events = tap.new()
-    assert [e["type"] for e in events][:3] == ["charge.succeeded", "checkout.session.completed",
-                                                "customer.subscription.created"]
+    types = [e["type"] for e in events]
+    assert types[0] == "customer.subscription.created"
+    assert events[0]["data"]["object"]["status"] == "incomplete"
+    assert types.index("invoice.paid") < types.index("customer.subscription.updated")
+    assert types[-1] == "checkout.session.completed"
     assert set(deliver_all(client, events)) == {200}
     member = reader.member
     assert member.status is MemberStatus.ACTIVE
     assert has_access(member, utcnow())
     assert transitions(db_session, member) == [("pending", "active")]
-    # The change is explained by the first event that brought it.
-    completed = next(e for e in events if e["type"] == "checkout.session.completed")
-    assert status_changes(db_session, member)[0].stripe_event_id == completed["id"]
+    # The change is explained by the first event that brought it: each handler reads the
+    # subscription as Stripe has it now (active), not the `incomplete` snapshot in its payload.
+    assert status_changes(db_session, member)[0].stripe_event_id == events[0]["id"]
     sub = db_session.scalars(select(Subscription).where(Subscription.member_id == member.id)).one()
     assert sub.plan.code == "monthly-5"
     assert sub.amount == 500
@@ -130,7 +136,7 @@ def test_renewal_failure_grace_then_recovery(client, db_session, reader, tap, sa
     reader.pay()
     deliver_all(client, tap.new())
     replace_card(reader, "4000 0000 0000 0341")
-    sandbox.advance(days=31)
+    sandbox.advance(days=32)  # past the period's end (a month of up to 31 days) and the hour before the renewal is charged
     deliver_all(client, tap.new())
     member = reader.member
     assert member.status is MemberStatus.PAST_DUE
@@ -148,7 +154,7 @@ def test_retries_exhausted_end_the_membership(client, db_session, reader, tap, s
     reader.pay()
     deliver_all(client, tap.new())
     replace_card(reader, "4000 0000 0000 0341")
-    sandbox.advance(days=31)
+    sandbox.advance(days=32)  # past the period's end (a month of up to 31 days) and the hour before the renewal is charged
     sandbox.advance(days=16)  # all retries fail; the subscription is canceled
     deliver_all(client, tap.new())
     assert reader.member.status is MemberStatus.LAPSED

@@ -1,0 +1,140 @@
+"""Parsing POST /v1/checkout/sessions: customer, line item, subscription and payment data.
+
+https://docs.stripe.com/api/checkout/sessions/create ; every nested parameter
+accepted here is one `stripe.params.checkout.SessionCreateParams` names.
+- mode=subscription needs a recurring price; mode=payment only one-time prices
+  ("You specified `payment` mode but passed a recurring price").
+- `subscription_data[trial_period_days]` "Has to be at least 1";
+  `subscription_data[trial_end]` "Has to be at least 48 hours in the future"
+  (SDK docstrings).
+- A deleted customer cannot pay: 400 resource_missing, as for an unknown id.
+"""
+from ..wire import StripeError, choice, integer, metadata, reject_unknown, required
+from .catalog import get_price, get_product, new_price, new_product, recurring_params
+from .customers import get_customer
+
+SUBSCRIPTION_DATA = {"metadata", "description", "trial_period_days", "trial_end", "trial_settings"}
+END_BEHAVIORS = ("cancel", "create_invoice", "pause")
+PAYMENT_INTENT_DATA = {"metadata", "description"}
+LINE_ITEM = {"price", "price_data", "quantity"}
+PRICE_DATA = {"currency", "unit_amount", "product", "product_data", "recurring"}
+PRODUCT_DATA = {"name", "description", "metadata"}
+DAY = 86400
+
+
+def customer_param(sb, params) -> str | None:
+    if params.get("customer") and params.get("customer_email"):
+        raise StripeError("You may only specify one of these parameters: customer, customer_email.",
+                          code="parameters_exclusive", param="customer_email")
+    if params.get("customer"):
+        return get_customer(sb, params["customer"], "customer", 400)["id"]
+    return None
+
+
+def expires_at(params, now) -> int:
+    when = integer(params, "expires_at")
+    if when is None:
+        return now + DAY
+    if not now + 1800 <= when <= now + DAY:
+        raise StripeError("The `expires_at` timestamp must be between 30 minutes and 24 hours "
+                          "from Checkout Session creation.", param="expires_at")
+    return when
+
+
+def _hash(params, name: str, allowed) -> dict:
+    data = params.get(name) or {}
+    if not isinstance(data, dict):
+        raise StripeError(f"Invalid {name}: must be a hash", param=name)
+    reject_unknown(data, allowed, name)
+    return data
+
+
+def subscription_data(params, mode: str, now: int) -> dict:
+    """{"metadata", "trial_end"} for the subscription the session will create."""
+    data = _hash(params, "subscription_data", SUBSCRIPTION_DATA)
+    if data and mode != "subscription":
+        raise StripeError("You can only specify `subscription_data` in `subscription` mode.",
+                          param="subscription_data")
+    days = integer(data, "trial_period_days", label="subscription_data[trial_period_days]", minimum=1)
+    trial_end = integer(data, "trial_end", label="subscription_data[trial_end]")
+    if days is not None and trial_end is not None:
+        raise StripeError("You may only specify one of these parameters: subscription_data[trial_end], "
+                          "subscription_data[trial_period_days].", code="parameters_exclusive",
+                          param="subscription_data[trial_end]")
+    if trial_end is not None and trial_end < now + 2 * DAY:
+        raise StripeError("`subscription_data[trial_end]` has to be at least 48 hours in the future.",
+                          param="subscription_data[trial_end]")
+    return {"metadata": metadata(data), "trial_days": days, "trial_end": trial_end,
+            "missing_payment_method": _missing_payment_method(data)}
+
+
+def _missing_payment_method(data) -> str:
+    """`subscription_data[trial_settings][end_behavior][missing_payment_method]`."""
+    label = "subscription_data[trial_settings]"
+    settings = _hash(data, "trial_settings", {"end_behavior"}) if "trial_settings" in data else {}
+    end = settings.get("end_behavior") or {}
+    if not isinstance(end, dict):
+        raise StripeError(f"Invalid {label}[end_behavior]: must be a hash", param=f"{label}[end_behavior]")
+    reject_unknown(end, {"missing_payment_method"}, f"{label}[end_behavior]")
+    return choice(end, "missing_payment_method", END_BEHAVIORS, "create_invoice",
+                  label=f"{label}[end_behavior][missing_payment_method]")
+
+
+def payment_intent_data(params, mode: str) -> dict:
+    data = _hash(params, "payment_intent_data", PAYMENT_INTENT_DATA)
+    if data and mode != "payment":
+        raise StripeError("You can only specify `payment_intent_data` in `payment` mode.",
+                          param="payment_intent_data")
+    return {"metadata": metadata(data), "description": data.get("description")}
+
+
+def line_item(sb, items, mode: str):
+    """(price, quantity) for the one line item a membership or gift checkout has."""
+    if not items:
+        raise StripeError("Missing required param: line_items.", code="parameter_missing",
+                          param="line_items")
+    if not isinstance(items, list) or len(items) != 1 or not isinstance(items[0], dict):
+        raise StripeError("The sandbox supports exactly one line item.", param="line_items")
+    item = items[0]
+    reject_unknown(item, LINE_ITEM, "line_items[0]")
+    quantity = integer(item, "quantity", 1, "line_items[0][quantity]", minimum=1)
+    if item.get("price"):
+        price = get_price(sb, item["price"], "line_items[0][price]", 400)
+    elif isinstance(item.get("price_data"), dict):
+        price = _inline_price(sb, item["price_data"])
+    else:
+        raise StripeError("Missing required param: line_items[0][price].",
+                          code="parameter_missing", param="line_items[0][price]")
+    _check_mode(price, mode)
+    return price, quantity
+
+
+def _check_mode(price, mode) -> None:
+    if mode == "subscription" and price["type"] != "recurring":
+        raise StripeError("You must specify at least one recurring price in `subscription` mode "
+                          "when using prices.", param="line_items[0][price]")
+    if mode == "payment" and price["type"] == "recurring":
+        raise StripeError("You specified `payment` mode but passed a recurring price. Either switch to "
+                          "`subscription` mode or use only one-time prices.", param="line_items[0][price]")
+
+
+def _inline_price(sb, data: dict) -> dict:
+    label = "line_items[0][price_data]"
+    reject_unknown(data, PRICE_DATA, label)
+    currency = required(data, "currency", f"{label}[currency]")
+    amount = integer(data, "unit_amount", label=f"{label}[unit_amount]", minimum=0)
+    if amount is None:
+        raise StripeError(f"Missing required param: {label}[unit_amount].",
+                          code="parameter_missing", param=f"{label}[unit_amount]")
+    if data.get("product"):
+        product = get_product(sb, data["product"], f"{label}[product]", 400)["id"]
+    else:
+        names = data.get("product_data") if isinstance(data.get("product_data"), dict) else {}
+        reject_unknown(names, PRODUCT_DATA, f"{label}[product_data]")
+        name = required(names, "name", f"{label}[product_data][name]")
+        product = new_product(sb, name=name, meta=metadata(names), quiet=True)["id"]
+    interval, count = (recurring_params(data["recurring"], f"{label}[recurring]")
+                       if "recurring" in data else (None, 1))
+    # Inline prices are created archived, so they never show up in price lists.
+    return new_price(sb, product=product, currency=currency, unit_amount=amount,
+                     interval=interval, interval_count=count, active=False, quiet=True)
