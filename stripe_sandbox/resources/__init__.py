@@ -5,6 +5,7 @@ from . import (  # noqa: F401
     checkout,
     customers,
     events,
+    invoice_payments,
     invoices,
     portal,
     prices,

@@ -125,7 +125,17 @@ def list_(sb, params):
 
 @endpoint("/refunds", methods=["POST"])
 def create_refund(sb, params):
-    reject_unknown(params, {"charge", "amount", "reason", "metadata"})
+    """Refund a charge, or the charge of a PaymentIntent (`payment_intent`): exactly one of the
+    two, as Stripe asks (https://docs.stripe.com/api/refunds/create)."""
+    reject_unknown(params, {"charge", "payment_intent", "amount", "reason", "metadata"})
+    if ("charge" in params) == ("payment_intent" in params):
+        raise StripeError("You must pass either `charge` or `payment_intent` (not both).",
+                          param="charge" if "charge" in params else None)
+    if "payment_intent" in params:
+        intent = fetch(sb, "payment_intent", required(params, "payment_intent"), "payment_intent", 400)
+        if not intent["latest_charge"]:
+            raise StripeError("This PaymentIntent has no successful charge to refund.", param="payment_intent")
+        params = {**params, "charge": intent["latest_charge"]}
     charge = get_charge(sb, required(params, "charge"), "charge", 400)
     reason = string(params, "reason")
     return render(sb, refund(sb, charge, integer(params, "amount", minimum=1), reason), params)

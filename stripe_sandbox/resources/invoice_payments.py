@@ -1,0 +1,39 @@
+"""Invoice payments: which PaymentIntent paid an invoice, as Stripe lists them.
+
+Since API version 2025-03-31 an invoice no longer names its charge or payment
+intent; `GET /v1/invoice_payments?invoice=in_...` does
+(https://docs.stripe.com/api/invoice-payment/list). The sandbox keeps the
+intent privately on the invoice (`_payment_intent`) and shows it here.
+"""
+from ..api import endpoint
+from ..listing import PAGING, page, render
+from ..wire import choice, reject_unknown, string
+
+STATUSES = ("canceled", "open", "paid")
+
+
+def invoice_payment(invoice: dict) -> dict | None:
+    """The invoice's default payment, or None when no payment was ever attempted."""
+    intent = invoice.get("_payment_intent")
+    if not intent:
+        return None
+    paid = invoice["status"] == "paid"
+    status = "paid" if paid else "canceled" if invoice["status"] in ("void", "uncollectible") else "open"
+    return {
+        "id": "inpay_" + invoice["id"].removeprefix("in_"), "object": "invoice_payment",
+        "amount_paid": invoice["amount_paid"] if paid else None, "amount_requested": invoice["amount_due"],
+        "created": invoice["created"], "currency": invoice["currency"], "invoice": invoice["id"],
+        "is_default": True, "livemode": False,
+        "payment": {"type": "payment_intent", "payment_intent": intent},
+        "status": status,
+        "status_transitions": {"canceled_at": None, "paid_at": invoice["status_transitions"].get("paid_at")},
+    }
+
+
+@endpoint("/invoice_payments")
+def list_(sb, params):
+    reject_unknown(params, PAGING | {"invoice", "status"})
+    invoice_id, status = string(params, "invoice"), choice(params, "status", STATUSES)
+    invoices = [i for i in sb.store.all("invoice") if invoice_id in (None, i["id"])]
+    found = [p for p in map(invoice_payment, invoices) if p is not None and status in (None, p["status"])]
+    return render(sb, page(found, params, "/v1/invoice_payments"), params)
