@@ -242,6 +242,29 @@ class StripeGateway:
             for invoice in self._v1.invoices.list({"customer": customer, "limit": 100}).auto_paging_iter():
                 yield _plain(invoice)
 
+    def refund_invoice(self, invoice_id: str) -> list[Obj]:
+        """Refund whatever was paid on an invoice, through the PaymentIntents that paid it
+        (an invoice names them in its invoice payments since API 2025-03-31).
+
+        Cannot refund twice: each refund's idempotency key is the intent it refunds, so a
+        retry replays the first refund, and after the key expires Stripe itself refuses
+        to refund more than was paid (an intent with nothing left is skipped).
+        """
+        refunds = []
+        with _translated():
+            for payment in self._v1.invoice_payments.list({"invoice": invoice_id, "status": "paid"}).auto_paging_iter():
+                intent_id = payment.payment.payment_intent
+                if not isinstance(intent_id, str):
+                    continue
+                charge = self._v1.payment_intents.retrieve(intent_id).latest_charge
+                charge_obj = self._v1.charges.retrieve(charge) if isinstance(charge, str) else None
+                if charge_obj is not None and charge_obj.refunded:
+                    continue
+                refunds.append(_plain(self._v1.refunds.create(
+                    {"payment_intent": intent_id, "reason": "duplicate"},
+                    self._opts(idempotency_key("refund", intent_id)))))
+        return refunds
+
     def retrieve_charge(self, charge_id: str) -> Obj:
         with _translated():
             return _plain(self._v1.charges.retrieve(charge_id))

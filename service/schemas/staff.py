@@ -64,6 +64,10 @@ class CancelForm(_Form):
     when = fields.String(required=True, validate=validate.OneOf(["period_end", "now"]))
 
 
+class DuplicateForm(_Form):
+    subscription = fields.String(required=True, validate=validate.Length(min=1, max=255))
+
+
 class EraseForm(_Form):
     confirm = fields.String(required=True, validate=validate.Equal("ERASE", error="Type ERASE to confirm."))
 

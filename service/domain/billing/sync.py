@@ -137,7 +137,8 @@ def _settle_status(member: Member, now: datetime, cause: Cause) -> None:
 def _flag_duplicates(member: Member, now: datetime, cause: Cause) -> None:
     """Two live subscriptions (ones Stripe may charge) at once means someone pays twice: tell
     staff, who can cancel and refund the newer one in one click."""
-    live = sorted((s for s in member.subscriptions if s.status in LIVE), key=lambda s: s.stripe_created_at)
+    # Oldest first (Stripe's time, then ours: two checkouts can complete in the same second).
+    live = sorted((s for s in member.subscriptions if s.status in LIVE), key=lambda s: (s.stripe_created_at, s.id))
     for extra in live[1:]:
         record_issue(member, IssueKind.DUPLICATE_SUBSCRIPTION, extra.stripe_subscription_id, now, cause=cause,
                      amount=extra.amount, currency=extra.currency,

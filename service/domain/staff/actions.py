@@ -21,7 +21,17 @@ from service.errors import Conflict, ValidationFailed
 from service.extensions import db
 from service.gateways.stripe_gateway import StripeGateway
 from service.logs import log_event
-from service.models import ActivityKind, Member, MemberActivity, StaffUser, Subscription, normalize_email
+from service.models import (
+    ActivityKind,
+    BillingIssue,
+    Invoice,
+    IssueKind,
+    Member,
+    MemberActivity,
+    StaffUser,
+    Subscription,
+    normalize_email,
+)
 
 logger = logging.getLogger(__name__)
 MAX_NOTE = 4000
@@ -57,6 +67,38 @@ def cancel_subscription(member_id: int, subscription_id: str, actor: StaffUser, 
                  member, before, after, now)
     log_event(logger, "member.subscription_cancelled", member_id=member.id, staff_user_id=actor.id,
               subscription=subscription_id, at_period_end=at_period_end)
+    return member
+
+
+def cancel_and_refund_duplicate(member_id: int, subscription_id: str, actor: StaffUser, gateway: StripeGateway,
+                                now: datetime) -> Member:
+    """The one-click answer to a flagged duplicate subscription: cancel it now, refund every
+    invoice paid on it, and note both on the flag and in the audit log.
+
+    Only a subscription flagged as a duplicate qualifies, so the member's own (oldest)
+    subscription can never be cancelled this way. Refunds cannot happen twice (see
+    `StripeGateway.refund_invoice`).
+    """
+    member = locked_member(member_id)
+    issue = db.session.scalar(select(BillingIssue).where(
+        BillingIssue.member_id == member.id, BillingIssue.kind == IssueKind.DUPLICATE_SUBSCRIPTION,
+        BillingIssue.stripe_object_id == subscription_id))
+    sub = next((s for s in member.subscriptions if s.stripe_subscription_id == subscription_id), None)
+    if issue is None or sub is None:
+        raise ValidationFailed(f"Subscription {subscription_id} is not a flagged duplicate of this member.")
+    before = audit.member_snapshot(member) | {"subscription": subscription_id, "subscription_status": str(sub.status)}
+    if sub.status not in ENDED:
+        fresh = gateway.cancel_subscription_now(subscription_id, key=f"duplicate-{issue.id}")
+        sync_subscription(member, fresh, now, cause=Cause(staff_user_id=actor.id, detail="duplicate cancelled by staff"))
+    paid = db.session.scalars(select(Invoice).where(Invoice.subscription_id == sub.id, Invoice.amount_paid > 0))
+    refunded = [r for invoice in paid for r in gateway.refund_invoice(invoice.stripe_invoice_id)]
+    total = sum(r["amount"] for r in refunded)
+    issue.detail = f"{issue.detail}; cancelled and {total} refunded by staff".lstrip("; ")
+    after = audit.member_snapshot(member) | {"subscription": subscription_id, "subscription_status": str(sub.status),
+                                             "refunded": total, "refunds": [r["id"] for r in refunded]}
+    audit.record(actor, "subscription.duplicate_refunded", member, before, after, now)
+    log_event(logger, "member.duplicate_refunded", member_id=member.id, staff_user_id=actor.id,
+              subscription=subscription_id, refunds=len(refunded))
     return member
 
 

@@ -11,7 +11,7 @@ from service.domain.members import comps, erasure
 from service.domain.staff import actions as staff_actions
 from service.gateways import payments
 from service.models import Role
-from service.schemas.staff import CancelForm, CompForm, EditForm, EraseForm, NoteForm, load
+from service.schemas.staff import CancelForm, CompForm, DuplicateForm, EditForm, EraseForm, NoteForm, load
 from service.web.staff.base import bp, signed_in_staff, staff_required
 
 
@@ -73,6 +73,14 @@ def cancel(member_id: int):
     staff_actions.cancel_subscription(member_id, form["subscription"], signed_in_staff(), payments(), utcnow(),
                                       at_period_end=form["when"] == "period_end")
     return _back_to(member_id, "Subscription cancelled in Stripe.")
+
+
+@bp.post("/members/<int:member_id>/duplicates/refund")
+@staff_required(Role.ADMIN, recent=True)
+def refund_duplicate(member_id: int):
+    form = load(DuplicateForm(), request.form)
+    staff_actions.cancel_and_refund_duplicate(member_id, form["subscription"], signed_in_staff(), payments(), utcnow())
+    return _back_to(member_id, "Duplicate subscription cancelled and its payments refunded in Stripe.")
 
 
 @bp.post("/members/<int:member_id>/erase")
