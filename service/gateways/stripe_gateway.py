@@ -242,6 +242,16 @@ class StripeGateway:
             for invoice in self._v1.invoices.list({"customer": customer, "limit": 100}).auto_paging_iter():
                 yield _plain(invoice)
 
+    def invoice_awaits_authentication(self, invoice_id: str) -> bool:
+        """Whether the invoice's open payment waits for the cardholder to authenticate it
+        (its PaymentIntent is `requires_action`), rather than having been declined."""
+        with _translated():
+            for payment in self._v1.invoice_payments.list({"invoice": invoice_id, "status": "open"}).auto_paging_iter():
+                intent_id = payment.payment.payment_intent
+                if isinstance(intent_id, str) and self._v1.payment_intents.retrieve(intent_id).status == "requires_action":
+                    return True
+        return False
+
     def refund_invoice(self, invoice_id: str) -> list[Obj]:
         """Refund whatever was paid on an invoice, through the PaymentIntents that paid it
         (an invoice names them in its invoice payments since API 2025-03-31).

@@ -95,10 +95,12 @@ def invoice_changed(d: Delivery) -> Member:
 
 
 def invoice_payment_failed(d: Delivery) -> Member:
-    """Also tell the reader, once per payment attempt, with a link to fix their card."""
+    """Also tell the reader, once per payment attempt, with a link to fix their card; unless the
+    bank only waits for them to authenticate the payment (Stripe sends payment_failed for that
+    attempt too): invoice.payment_action_required asks them to confirm it instead."""
     member, invoice = _apply_invoice(d)
     # After the last attempt the subscription has ended: the "membership ended" email says so instead.
-    if member.status is MemberStatus.PAST_DUE:
+    if member.status is MemberStatus.PAST_DUE and not d.gateway.invoice_awaits_authentication(invoice["id"]):
         fix_url = f"{current_app.config['BASE_URL']}/account"
         emails.queue_payment_failed(member, invoice["id"], invoice.get("attempt_count") or 1, fix_url)
     return member
