@@ -25,7 +25,7 @@ DAY = 86400
 def pay(sb, session: dict, pm_factory, email: str | None, authenticated: bool = False) -> dict:
     """Complete an open session with the payment method `pm_factory(customer_id, email)` makes
     (None: a trial started without one, `payment_method_collection=if_required`)."""
-    at = sb.now()
+    at = sb.now_for(session["customer"])
     customer = _customer(sb, session, email)
     pm = pm_factory(customer["id"] if customer else None,
                     customer["email"] if customer else (session["customer_email"] or email)) if pm_factory else None

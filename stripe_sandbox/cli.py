@@ -13,8 +13,15 @@ uses). Point the official SDK at it:
   stripe.StripeClient("sk_test_anything", base_addresses={"api": "http://127.0.0.1:12111"})
 Hosted pages: /checkout/<id> (3-D Secure step: /checkout/<id>/authenticate),
 /portal/<id>, /invoices/<id>. Sandbox controls:
-/sandbox/clock, /sandbox/clock/advance, /sandbox/webhooks/config,
-/sandbox/webhooks/deliveries. Settings also come from SANDBOX_* variables.
+/sandbox/clock, /sandbox/clock/advance, /sandbox/test_clocks/advance,
+/sandbox/webhooks/config, /sandbox/webhooks/deliveries. Settings also come from SANDBOX_* variables.
+"""
+
+ADVANCE_DESCRIPTION = """\
+Advance sandbox time and run the renewals, retries and expiries that fall due.
+Moves the global clock AND every test clock (/v1/test_helpers/test_clocks) by
+the same amount, so customers on test clocks move too (each clock's customers
+are processed at that clock's time).
 """
 
 
@@ -27,8 +34,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--webhook-url", help="deliver every event to this URL, e.g. http://127.0.0.1:5000/webhooks/stripe")
     parser.add_argument("--webhook-secret", help="whsec_... secret to sign deliveries with")
     sub = parser.add_subparsers(dest="command")
-    advance = sub.add_parser("advance", help="advance the clock of a running sandbox",
-                             description="Advance sandbox time and run renewals, retries and expiries that fall due.")
+    advance = sub.add_parser("advance", help="advance the global clock and every test clock of a running sandbox",
+                             description=ADVANCE_DESCRIPTION)
     advance.add_argument("--days", type=float, default=0, help="days to advance")
     advance.add_argument("--seconds", type=float, default=0, help="seconds to advance")
     advance.add_argument("--url", default="http://127.0.0.1:12111",
@@ -44,15 +51,27 @@ def main(argv=None) -> int:
 
 
 def advance(args) -> int:
-    body = json.dumps({"days": args.days, "seconds": args.seconds}).encode()
-    request = urllib.request.Request(args.url.rstrip("/") + "/sandbox/clock/advance", data=body,
+    """The global clock first, then every test clock by the same amount."""
+    amount = {"days": args.days, "seconds": args.seconds}
+    result = _post(args.url, "/sandbox/clock/advance", amount)
+    _print_tasks(result["processed"])
+    print(f"sandbox time is now {result['now']} (offset {result['offset']} s)")
+    for moved in _post(args.url, "/sandbox/test_clocks/advance", amount)["test_clocks"]:
+        _print_tasks(moved["processed"])
+        print(f"test clock {moved['id']} is now at {moved['frozen_time']}")
+    return 0
+
+
+def _post(url: str, path: str, body: dict) -> dict:
+    request = urllib.request.Request(url.rstrip("/") + path, data=json.dumps(body).encode(),
                                      headers={"Content-Type": "application/json"}, method="POST")
     with urllib.request.urlopen(request, timeout=60) as response:
-        result = json.load(response)
-    for task in result["processed"]:
+        return json.load(response)
+
+
+def _print_tasks(tasks) -> None:
+    for task in tasks:
         print(f"{task['at']}  {task['task']:<16} {task['id']}")
-    print(f"sandbox time is now {result['now']} (offset {result['offset']} s)")
-    return 0
 
 
 def serve(args) -> int:

@@ -1,5 +1,11 @@
 """Sandbox-only controls under /sandbox: clock, webhook switches and log, triggers.
 
+`/sandbox/clock/advance` moves the global clock only (customers on a test
+clock keep their clock's time); `/sandbox/test_clocks/advance` moves every
+test clock by the same amount, as the CLI's `advance` does after the global
+clock. Being a developer control, it is not held to the API's two-interval
+limit on test clock advances.
+
 Not part of Stripe's API and not authenticated: the sandbox is a local
 development tool bound to 127.0.0.1.
 """
@@ -8,7 +14,9 @@ from flask import Blueprint, jsonify, request
 from . import clock, due
 from .config import as_bool
 from .resources.charges import dispute, get_charge
+from .resources.test_clocks import advance_to
 from .state import sandbox
+from .test_clocks import CLOCK
 from .wire import StripeError
 
 bp = Blueprint("sandbox_control", __name__, url_prefix="/sandbox")
@@ -18,6 +26,13 @@ def _params() -> dict:
     if request.is_json:
         return request.get_json(silent=True) or {}
     return request.values.to_dict()
+
+
+def _seconds(params) -> int:
+    seconds = _number(params, "days") * 86400 + _number(params, "seconds")
+    if seconds < 0:
+        raise StripeError("The sandbox clock only moves forward.", param="seconds")
+    return int(seconds)
 
 
 def _number(params, name) -> float:
@@ -42,15 +57,29 @@ def get_clock():
 @bp.post("/clock/advance")
 def advance_clock():
     """Move sandbox time forward by `days` and/or `seconds`, then run what fell due."""
-    params = _params()
-    seconds = _number(params, "days") * 86400 + _number(params, "seconds")
-    if seconds < 0:
-        raise StripeError("The sandbox clock only moves forward.", param="seconds")
+    seconds = _seconds(_params())
     sb = sandbox()
     with sb.store.transaction():
-        clock.advance(sb.store, int(seconds))
+        clock.advance(sb.store, seconds)
         processed = due.process_due(sb)
         return jsonify(now=sb.now(), offset=clock.offset(sb.store), processed=processed)
+
+
+@bp.post("/test_clocks/advance")
+def advance_test_clocks():
+    """Advance every live test clock by `days` and/or `seconds`, each running its customers'
+    due tasks (https://docs.stripe.com/api/test_clocks/advance)."""
+    seconds = _seconds(_params())
+    sb = sandbox()
+    with sb.store.transaction():
+        moved = []
+        for found in sb.store.all(CLOCK):
+            if found.get("deleted") or not seconds:
+                continue
+            _shown, done = advance_to(sb, found, found["frozen_time"] + seconds)
+            moved.append({"id": found["id"], "frozen_time": found["frozen_time"] + seconds,
+                          "processed": done})
+        return jsonify(test_clocks=moved)
 
 
 @bp.route("/webhooks/config", methods=["GET", "POST"])

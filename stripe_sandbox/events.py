@@ -21,13 +21,21 @@ def emit(sb, type_: str, obj: dict, previous: dict | None = None, at: int | None
         data["previous_attributes"] = copy.deepcopy(previous)
     event = {
         "id": new_id("evt_"), "object": "event", "api_version": API_VERSION,
-        "created": at if at is not None else sb.now(), "data": data,
+        "created": at if at is not None else sb.now_for(_customer_of(obj)), "data": data,
         "livemode": False, "pending_webhooks": 0, "request": _request_info(),
         "type": type_,
     }
     event["pending_webhooks"] = sb.webhooks.enqueue(event)
     sb.store.put(event)
     return event
+
+
+def _customer_of(obj: dict) -> str | None:
+    """The customer whose time stamps an event about `obj` (their test clock's, if any)."""
+    if obj.get("object") == "customer":
+        return obj["id"]
+    customer = obj.get("customer")
+    return customer if isinstance(customer, str) else None
 
 
 def changed(old: dict, new: dict) -> dict:

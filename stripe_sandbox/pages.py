@@ -176,6 +176,7 @@ def _pay_invoice(sb, invoice, action):
     if action == "fail":
         return invoice, AUTH_FAILED
     sub = sb.store.get(subscription_of(invoice), "subscription")
-    paid = invoicing.attempt(sb, invoice, sub, sb.now(), off_session=False, authenticated=True)
-    renewals.settle_status(sb, sub, paid, sb.now())
+    now = sb.now_for(invoice["customer"])
+    paid = invoicing.attempt(sb, invoice, sub, now, off_session=False, authenticated=True)
+    renewals.settle_status(sb, sub, paid, now)
     return paid, "Thank you, this invoice is paid." if paid["status"] == "paid" else DECLINED

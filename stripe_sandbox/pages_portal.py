@@ -58,7 +58,7 @@ def portal_subscription(session_id, sub_id):
         if action == "switch":
             notice = _switch(sb, sub, request.form.get("price", ""))
         elif action in ("cancel", "renew"):
-            set_cancel_at_period_end(sb, sub, action == "cancel", sb.now())
+            set_cancel_at_period_end(sb, sub, action == "cancel", sb.now_for(sub["customer"]))
             notice = ("Your subscription will end at the end of the period." if action == "cancel"
                       else "Your subscription will continue.")
         else:
@@ -71,7 +71,7 @@ def _switch(sb, sub, price_id) -> str:
     price = next((p for p in switchable_prices(sb, current) if p["id"] == price_id), None)
     if price is None:
         abort(400)
-    prorations.switch_price(sb, sub, price, sb.now())
+    prorations.switch_price(sb, sub, price, sb.now_for(sub["customer"]))
     return f"Your plan is now {format_price(price)}."
 
 

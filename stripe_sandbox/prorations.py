@@ -87,7 +87,7 @@ def _proration(sb, sub, item, price, quantity, period, fraction: float, now: int
         "pricing": {"type": "price_details", "unit_amount_decimal": price["unit_amount_decimal"],
                     "price_details": {"price": price["id"], "product": price["product"]}},
         "proration": True, "proration_details": {"credited_items": None, "discount_amounts": []},
-        "quantity": quantity, "quantity_decimal": str(quantity), "tax_rates": [], "test_clock": None,
+        "quantity": quantity, "quantity_decimal": str(quantity), "tax_rates": [], "test_clock": sub["test_clock"],
         "_price": price["id"],
     }
     sb.store.put(ii)

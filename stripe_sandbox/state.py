@@ -3,7 +3,7 @@ from dataclasses import dataclass, field
 
 from flask import current_app
 
-from . import clock
+from . import clock, test_clocks
 from .config import retry_days
 from .store import Store
 
@@ -17,7 +17,14 @@ class Sandbox:
     webhooks: "object" = field(default=None)
 
     def now(self) -> int:
+        """The sandbox's global clock (customers without a test clock, prices, keys...)."""
         return clock.now(self.store)
+
+    def now_for(self, customer_id: str | None) -> int:
+        """"Now" for a customer: their test clock's frozen_time, else the global clock.
+        https://docs.stripe.com/billing/testing/test-clocks : objects of a customer on a
+        test clock are created and advanced at the clock's time."""
+        return test_clocks.now_for(self, customer_id)
 
     @property
     def retry_days(self) -> list[float]:

@@ -11,4 +11,5 @@ from . import (  # noqa: F401
     prices,
     subscription_update,
     subscriptions,
+    test_clocks,
 )

@@ -51,7 +51,7 @@ def _payment_method(sb, type_: str, customer, email) -> dict:
         "id": new_id("pm_"), "object": "payment_method", "allow_redisplay": "unspecified",
         "billing_details": {"address": dict(_ADDRESS), "email": email, "name": None,
                             "phone": None, "tax_id": None},
-        "created": sb.now(), "customer": customer, "customer_account": None, "livemode": False,
+        "created": sb.now_for(customer), "customer": customer, "customer_account": None, "livemode": False,
         "metadata": {}, "type": type_,
     }
 
@@ -74,7 +74,7 @@ def refund(sb, charge: dict, amount: int | None, reason: str | None) -> dict:
         raise StripeError(f"Refund amount ({amount}) is greater than unrefunded amount on charge ({remaining})"
                           if charge["paid"] else "This charge cannot be refunded.",
                           param="amount", code="charge_already_refunded" if remaining == 0 else None)
-    now = sb.now()
+    now = sb.now_for(charge["customer"])
     refund_ = {"id": new_id("re_"), "object": "refund", "amount": amount, "balance_transaction": None,
                "charge": charge["id"], "created": now, "currency": charge["currency"],
                "customer": charge["customer"], "customer_account": None, "destination_details": None,
@@ -93,7 +93,7 @@ def dispute(sb, charge: dict, reason: str = "fraudulent") -> dict:
     """A dispute on a paid charge (sandbox-only trigger); emits charge.dispute.created."""
     if not charge["paid"] or charge["disputed"]:
         raise StripeError("This charge cannot be disputed.", param="charge")
-    now = sb.now()
+    now = sb.now_for(charge["customer"])
     dispute_ = {"id": new_id("dp_"), "object": "dispute", "amount": charge["amount"],
                 "balance_transactions": [], "charge": charge["id"], "created": now,
                 "currency": charge["currency"], "evidence": {}, "evidence_details": {

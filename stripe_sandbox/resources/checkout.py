@@ -37,7 +37,8 @@ def expire(sb, session: dict, at: int) -> dict:
 
 
 def get_session(sb, session_id, param="id") -> dict:
-    return expire_if_due(sb, fetch(sb, "checkout.session", session_id, param), sb.now())
+    session = fetch(sb, "checkout.session", session_id, param)
+    return expire_if_due(sb, session, sb.now_for(session["customer"]))
 
 
 def line_items(sb, session: dict) -> dict:
@@ -74,8 +75,8 @@ def create(sb, params):
     creation = choice(params, "customer_creation", ("always", "if_required"))
     collection = choice(params, "payment_method_collection", ("always", "if_required"), "always")
     boolean(params, "allow_promotion_codes")
-    now = sb.now()
     customer = customer_param(sb, params)
+    now = sb.now_for(customer)
     price, quantity = line_item(sb, params.get("line_items"), mode)
     session = session_object(
         new_id("cs_test_"), params, now=now, expires_at=expires_at(params, now),
@@ -109,7 +110,7 @@ def expire_now(sb, params, session_id):
     if session["status"] != "open":
         raise StripeError("Only Checkout Sessions with a status in [\"open\"] can be expired.",
                           param="session")
-    return _show(sb, expire(sb, session, sb.now()), params)
+    return _show(sb, expire(sb, session, sb.now_for(session["customer"])), params)
 
 
 @endpoint("/checkout/sessions")
@@ -118,8 +119,9 @@ def list_(sb, params):
                                      "payment_intent"})
     customer, sub = string(params, "customer"), string(params, "subscription")
     status = choice(params, "status", ("open", "complete", "expired"))
-    in_range, now = created_filter(params), sb.now()
-    found = [expire_if_due(sb, s, now) for s in sb.store.all("checkout.session", customer)]
+    in_range = created_filter(params)
+    found = [expire_if_due(sb, s, sb.now_for(s["customer"]))
+             for s in sb.store.all("checkout.session", customer)]
     found = [s for s in found if (sub is None or s["subscription"] == sub)
              and (status is None or s["status"] == status) and in_range(s["created"])]
     return _show(sb, page(found, params, "/v1/checkout/sessions"), params)

@@ -5,6 +5,9 @@ subscriptions on the customer" and returns `{"id", "object": "customer",
 "deleted": true}`; retrieving a deleted customer returns that stub
 (https://docs.stripe.com/api/customers/retrieve). Anything else done with it
 (update, Checkout, billing portal) fails like an unknown id: resource_missing.
+`test_clock` (https://docs.stripe.com/api/customers/create#create_customer-test_clock,
+https://docs.stripe.com/billing/testing/test-clocks) puts the customer on a test
+clock for good: it is created at the clock's frozen_time and lives by it.
 """
 import secrets
 
@@ -12,25 +15,28 @@ from ..api import endpoint
 from ..events import emit, save_updated
 from ..ids import new_id
 from ..listing import PAGING, created_filter, page, render
+from ..test_clocks import live_clock
 from ..wire import fetch, metadata, no_such, reject_unknown, string
 from .subscriptions import LIVE, end_subscription
 
 WRITABLE = {"email", "name", "description", "metadata", "phone"}
 UPDATE = WRITABLE | {"invoice_settings"}
+CREATE = WRITABLE | {"test_clock"}
 
 
-def new_customer(sb, *, email=None, name=None, description=None, meta=None, phone=None) -> dict:
-    """Store a customer and emit customer.created."""
+def new_customer(sb, *, email=None, name=None, description=None, meta=None, phone=None,
+                 test_clock: dict | None = None) -> dict:
+    """Store a customer (on `test_clock`, stamped with its frozen_time) and emit customer.created."""
     customer = {
         "id": new_id("cus_"), "object": "customer", "address": None, "balance": 0,
-        "created": sb.now(), "currency": None, "default_source": None, "delinquent": False,
+        "created": test_clock["frozen_time"] if test_clock else sb.now(), "currency": None, "default_source": None, "delinquent": False,
         "description": description, "discount": None, "email": email,
         "invoice_prefix": secrets.token_hex(4).upper(),
         "invoice_settings": {"custom_fields": None, "default_payment_method": None,
                              "footer": None, "rendering_options": None},
         "livemode": False, "metadata": meta or {}, "name": name, "next_invoice_sequence": 1,
         "phone": phone, "preferred_locales": [], "shipping": None, "tax_exempt": "none",
-        "test_clock": None,
+        "test_clock": test_clock["id"] if test_clock else None,
     }
     sb.store.put(customer)
     emit(sb, "customer.created", customer)
@@ -52,7 +58,8 @@ def delete_customer(sb, customer: dict, at: int) -> dict:
         if sub["status"] in LIVE:
             end_subscription(sb, sub, at)
     stub = {"id": customer["id"], "object": "customer", "deleted": True}
-    sb.store.put({**stub, "created": customer["created"]})
+    kept = {"_test_clock": customer["test_clock"]} if customer.get("test_clock") else {}
+    sb.store.put({**stub, "created": customer["created"], **kept})
     emit(sb, "customer.deleted", customer, at=at)
     return stub
 
@@ -64,11 +71,22 @@ def update_customer(sb, customer: dict, changes: dict) -> dict:
 
 @endpoint("/customers", methods=["POST"])
 def create(sb, params):
-    reject_unknown(params, WRITABLE)
+    reject_unknown(params, CREATE)
     customer = new_customer(sb, email=string(params, "email"), name=string(params, "name"),
                             description=string(params, "description"),
-                            meta=metadata(params), phone=string(params, "phone"))
+                            meta=metadata(params), phone=string(params, "phone"),
+                            test_clock=_test_clock_param(sb, params))
     return render(sb, customer, params)
+
+
+def _test_clock_param(sb, params) -> dict | None:
+    clock_id = string(params, "test_clock")
+    if not clock_id:
+        return None
+    found = live_clock(sb, clock_id)
+    if found is None:
+        raise no_such("test clock", clock_id, "test_clock", 400)
+    return found
 
 
 @endpoint("/customers/<customer_id>")
@@ -83,7 +101,7 @@ def retrieve(sb, params, customer_id):
 @endpoint("/customers/<customer_id>", methods=["DELETE"])
 def delete(sb, params, customer_id):
     reject_unknown(params, set())
-    return delete_customer(sb, get_customer(sb, customer_id), sb.now())
+    return delete_customer(sb, get_customer(sb, customer_id), sb.now_for(customer_id))
 
 
 @endpoint("/customers/<customer_id>", methods=["POST"])
@@ -112,8 +130,10 @@ def _invoice_settings(sb, customer, value) -> dict:
 
 @endpoint("/customers")
 def list_(sb, params):
-    reject_unknown(params, PAGING | {"email", "created"})
+    reject_unknown(params, PAGING | {"email", "created", "test_clock"})
     email, in_range = string(params, "email"), created_filter(params)
+    clock_id = string(params, "test_clock")
     found = [c for c in sb.store.all("customer") if not c.get("deleted")
-             and (email is None or c["email"] == email) and in_range(c["created"])]
+             and (email is None or c["email"] == email) and in_range(c["created"])
+             and (clock_id is None or c["test_clock"] == clock_id)]
     return render(sb, page(found, params, "/v1/customers"), params)

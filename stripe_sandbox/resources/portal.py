@@ -18,7 +18,7 @@ def create(sb, params):
     session_id = new_id("bps_")
     session = {
         "id": session_id, "object": "billing_portal.session",
-        "configuration": string(params, "configuration") or CONFIGURATION, "created": sb.now(),
+        "configuration": string(params, "configuration") or CONFIGURATION, "created": sb.now_for(customer["id"]),
         "customer": customer["id"], "customer_account": None, "flow": None, "livemode": False,
         "locale": string(params, "locale"), "on_behalf_of": None,
         "return_url": string(params, "return_url"),

@@ -34,7 +34,8 @@ CANCELLATION_DETAILS = {"comment", "feedback"}
 @endpoint("/subscriptions/<sub_id>", methods=["POST"])
 def update(sb, params, sub_id):
     reject_unknown(params, UPDATE)
-    sub, now = get_subscription(sb, sub_id), sb.now()
+    sub = get_subscription(sb, sub_id)
+    now = sb.now_for(sub["customer"])
     _refuse_if_ended(sub, params)
     behavior = choice(params, "proration_behavior", prorations.PRORATION_BEHAVIORS, "create_prorations")
     change = _item_change(sb, params, sub) if "items" in params else None

@@ -58,10 +58,16 @@ def new_subscription(sb, *, customer: str, price: dict, quantity: int, meta: dic
                              "save_default_payment_method": "off"},
         "pending_invoice_item_interval": None, "pending_setup_intent": None,
         "pending_update": None, "schedule": None, "start_date": at, "status": status,
-        "test_clock": None, "transfer_data": None, "trial_end": trial_end,
+        "test_clock": _clock_of(sb, customer), "transfer_data": None, "trial_end": trial_end,
         "trial_settings": {"end_behavior": {"missing_payment_method": missing_payment_method}},
         "trial_start": at if trial_end else None,
     }
+
+
+def _clock_of(sb, customer_id: str) -> str | None:
+    """A subscription shows its customer's test clock
+    (https://docs.stripe.com/billing/testing/test-clocks)."""
+    return (sb.store.get(customer_id, "customer") or {}).get("test_clock")
 
 
 def period_end(sub: dict) -> int:
@@ -126,7 +132,7 @@ def cancel(sb, params, sub_id):
     if sub["status"] in ENDED:
         raise StripeError(f"No such subscription: '{sub_id}'", status=404,
                           code="resource_missing", param="id")
-    return render(sb, end_subscription(sb, sub, sb.now()), params)
+    return render(sb, end_subscription(sb, sub, sb.now_for(sub["customer"])), params)
 
 
 @endpoint("/subscriptions")
