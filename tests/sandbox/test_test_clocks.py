@@ -29,7 +29,8 @@ from .harness import pay
 from .helpers import DAY, HOUR, period, session
 
 FROZEN = 1_700_000_000  # 2023-11-14, long before the sandbox's own time
-FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "stripe-reference" / "fixtures3.json"
+# Stripe's samples, copied unchanged from ../shared/stripe-reference/fixtures3.json.
+FIXTURES = Path(__file__).resolve().parents[1] / "data" / "stripe_fixtures.json"
 KEY = ("sk_test_sandbox", "")
 
 
@@ -89,7 +90,7 @@ def test_shapes_follow_the_sdk_and_the_fixture(client, sandbox):
     clock = _raw(sandbox, "POST", "/test_helpers/test_clocks", frozen_time=FROZEN).json()
     annotated = set(stripe.test_helpers.TestClock.__annotations__) - {"OBJECT_NAME"}
     assert set(clock) == annotated - {"deleted"}
-    fixture = json.loads(FIXTURES.read_text())["resources"]["test_helpers.test_clock"]
+    fixture = json.loads(FIXTURES.read_text())["test_helpers.test_clock"]
     assert set(clock) == set(fixture) and clock["status_details"] == fixture["status_details"]
     stub = _raw(sandbox, "DELETE", f"/test_helpers/test_clocks/{clock['id']}").json()
     assert set(stub) == {"id", "object", "deleted"} <= annotated
