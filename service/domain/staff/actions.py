@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy import select
 
 from service.domain.billing.sync import Cause, sync_subscription
-from service.domain.members.access import ENDED
+from service.domain.members.access import ENDED, GRANTING, LIVE
 from service.domain.members.comps import locked_member
 from service.domain.members.signin import send_signin_email
 from service.domain.newsletter.subscriptions import move_address
@@ -42,20 +42,41 @@ def _audit_key(action: str, member: Member, now: datetime) -> str:
     return f"staff-{action}-{member.id}-{int(now.timestamp() * 1000)}"
 
 
+# `cancel_subscription(..., ALL)`: every subscription Stripe could still charge.
+ALL = "all"
+
+
 def live_subscriptions(member: Member) -> list[Subscription]:
-    return [s for s in member.subscriptions if s.status not in ENDED]
+    """The subscriptions Stripe may still charge (DESIGN.md's "live")."""
+    return [s for s in member.subscriptions if s.status in LIVE]
 
 
 def cancel_subscription(member_id: int, subscription_id: str, actor: StaffUser, gateway: StripeGateway,
                         now: datetime, *, at_period_end: bool) -> Member:
-    """Cancel one of the member's subscriptions in Stripe, at the period's end or now."""
+    """Cancel one of the member's subscriptions in Stripe, at the period's end or now; or, with
+    `ALL`, every live one: paid-up ones as asked, the others (past_due, unpaid, incomplete,
+    paused) now, so that cancelling at the period's end never leaves a failed payment retrying."""
     member = locked_member(member_id)
-    sub = next((s for s in live_subscriptions(member) if s.stripe_subscription_id == subscription_id), None)
-    if sub is None:
+    live = live_subscriptions(member)
+    if subscription_id == ALL:
+        if not live:
+            raise ValidationFailed("This member has no live subscription to cancel.")
+        for sub in live:
+            _cancel_one(member, sub, actor, gateway, now, at_period_end=at_period_end and sub.status in GRANTING)
+        return member
+    chosen = next((s for s in live if s.stripe_subscription_id == subscription_id), None)
+    if chosen is None:
         raise ValidationFailed(f"Subscription {subscription_id} is not a live subscription of this member.")
+    _cancel_one(member, chosen, actor, gateway, now, at_period_end=at_period_end)
+    return member
+
+
+def _cancel_one(member: Member, sub: Subscription, actor: StaffUser, gateway: StripeGateway, now: datetime, *,
+                at_period_end: bool) -> None:
+    subscription_id = sub.stripe_subscription_id
     before = audit.member_snapshot(member) | {"subscription": subscription_id,
                                               "cancel_at_period_end": sub.cancel_at_period_end}
-    key = _audit_key("cancel", member, now)
+    key = _audit_key(f"cancel-{sub.id}", member, now)
     fresh = (gateway.set_cancel_at_period_end(subscription_id, True, key=key) if at_period_end
              else gateway.cancel_subscription_now(subscription_id, key=key))
     how = "at period end" if at_period_end else "now"
@@ -67,7 +88,6 @@ def cancel_subscription(member_id: int, subscription_id: str, actor: StaffUser, 
                  member, before, after, now)
     log_event(logger, "member.subscription_cancelled", member_id=member.id, staff_user_id=actor.id,
               subscription=subscription_id, at_period_end=at_period_end)
-    return member
 
 
 def cancel_and_refund_duplicate(member_id: int, subscription_id: str, actor: StaffUser, gateway: StripeGateway,

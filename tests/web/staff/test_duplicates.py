@@ -84,3 +84,17 @@ def test_support_staff_cannot_refund(client, db_session, reader, tap, staff_logi
     support = staff_login("support")
     answer = support.post(f"/staff/members/{reader.member.id}/duplicates/refund", {"subscription": duplicate})
     assert answer.status_code == 403
+
+
+def test_staff_cancel_membership_ends_every_live_subscription(client, db_session, reader, tap, staff_login):
+    """DESIGN.md: "A reader's or staff cancel ends every live subscription of that member"."""
+    _duplicate(client, reader, tap)
+    admin = staff_login("admin")
+    page = admin.get(f"/staff/members/{reader.member.id}").get_data(as_text=True)
+    assert "every subscription Stripe could still charge (2)" in page
+    answer = admin.post(f"/staff/members/{reader.member.id}/cancel", {"subscription": "all", "when": "period_end"})
+    assert answer.status_code == 303, answer.get_data(as_text=True)
+    subs = list(reader.gateway.list_subscriptions(customer=reader.member.stripe_customer_id))
+    assert len(subs) == 2 and all(s["cancel_at_period_end"] for s in subs)
+    entries = db_session.scalars(select(AuditEntry).where(AuditEntry.action == "subscription.cancel_at_period_end")).all()
+    assert len(entries) == 2
