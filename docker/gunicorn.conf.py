@@ -2,12 +2,17 @@
 
 Every value can be overridden by the environment variable named beside it.
 """
-import multiprocessing
 import os
 
+from gunicorn.glogging import Logger
+
+from service.config import default_web_concurrency
+from service.logs import redact_secrets
+
 bind = os.environ.get("BIND", f"0.0.0.0:{os.environ.get('PORT', '8000')}")
+# The service reads WEB_CONCURRENCY too: production refuses per-process (memory://) rate limits with more than one.
+workers = int(os.environ.get("WEB_CONCURRENCY", default_web_concurrency()))
 # Threads let one process keep connections alive and wait on Stripe and the database at once.
-workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2 + 1))
 worker_class = "gthread"
 threads = int(os.environ.get("WEB_THREADS", "4"))
 # Stripe waits up to 20 s for a webhook answer; a request past 30 s is stuck, not slow.
@@ -25,6 +30,17 @@ limit_request_fields = 100
 accesslog = "-"
 errorlog = "-"
 # One JSON line per request, carrying the request id the service puts on every response.
+# Tokens in paths (sign-in links, newsletter links, gift redemptions) and in the Referer are
+# blanked by the same function as the service's own logs, so the access log holds no bearer link.
+
+
+class RedactingLogger(Logger):
+    def atoms(self, resp, req, environ, request_time):
+        atoms = super().atoms(resp, req, environ, request_time)
+        return {key: redact_secrets(value) if isinstance(value, str) else value for key, value in atoms.items()}
+
+
+logger_class = RedactingLogger
 access_log_format = (
     '{"event":"http.access","remote":"%(h)s","method":"%(m)s","path":"%(U)s","status":%(s)s,'
     '"bytes":"%(B)s","duration_ms":%(M)s,"request_id":"%({x-request-id}o)s"}'

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import builtins
 import os
+import re
 import secrets
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -16,6 +17,10 @@ INSTANCE_DIR = Path(os.environ.get("MEMBERSHIP_INSTANCE_DIR", Path.cwd() / "inst
 SANDBOX_SECRET_KEY = "sk_test_sandbox"
 SANDBOX_WEBHOOK_SECRET = "whsec_sandbox_local_only"
 ENVIRONMENTS = ("development", "production", "test")
+# Production's shortest signing key, and the most proxy hops it believes (more is a mistake, not a network).
+MIN_SECRET_KEY_LENGTH = 32
+MAX_TRUSTED_PROXIES = 5
+TEST_KEY = re.compile(r"^(sk|rk)_test_")
 
 
 class ConfigError(Exception):
@@ -205,6 +210,11 @@ def _sign_in(env: _Env) -> dict[str, Any]:
         "SIGNIN_REUSE_MINUTES": env.int("SIGNIN_REUSE_MINUTES", 10, minimum=1),
         "SIGNIN_LINK_MAX_USES": env.int("SIGNIN_LINK_MAX_USES", 5, minimum=1),
         "SIGNIN_CODE_MAX_ATTEMPTS": env.int("SIGNIN_CODE_MAX_ATTEMPTS", 5, minimum=1),
+        # Wrong codes per address across all its tokens within the window; past that only the link works.
+        "SIGNIN_CODE_MAX_FAILURES": env.int("SIGNIN_CODE_MAX_FAILURES", 10, minimum=1),
+        "SIGNIN_CODE_WINDOW_HOURS": env.int("SIGNIN_CODE_WINDOW_HOURS", 24, minimum=1),
+        # A reader's session ends this many days after they signed in.
+        "READER_SESSION_DAYS": env.int("READER_SESSION_DAYS", 30, minimum=1),
         # Staff console sign-in: lockout after repeated failures, and re-authentication for
         # actions that touch billing when the last sign-in is older than this.
         "STAFF_MAX_FAILED_LOGINS": env.int("STAFF_MAX_FAILED_LOGINS", 5, minimum=1),
@@ -236,6 +246,44 @@ def _make_local_dirs(config: Mapping[str, Any]) -> None:
             raise ConfigError(f"cannot create the folder {folder} for {purpose}: {exc.strerror}") from None
 
 
+def default_web_concurrency() -> int:
+    """gunicorn's worker count when WEB_CONCURRENCY is unset (docker/gunicorn.conf.py uses the same formula)."""
+    return (os.cpu_count() or 1) * 2 + 1
+
+
+def _weak_secret_key(key: str) -> bool:
+    """Too short, or trivially repetitive ("ssss...", "abcabca...", a few distinct characters)."""
+    periodic = any(key[period:] == key[:-period] for period in range(1, len(key) // 2 + 1))
+    return len(key) < MIN_SECRET_KEY_LENGTH or periodic or len(set(key)) < 8
+
+
+def _production_checks(env: _Env, config: Mapping[str, Any]) -> None:
+    """What production refuses to run with; each refusal names the setting to fix (docs/operations.md, Security)."""
+    if config["ENV"] != "production":
+        return
+    if _weak_secret_key(str(config["SECRET_KEY"])):
+        raise ConfigError(f"SECRET_KEY must be at least {MIN_SECRET_KEY_LENGTH} random characters in production "
+                          "(python3 -c 'import secrets; print(secrets.token_urlsafe(48))')")
+    if config["MAIL_URL"].strip() == "console":
+        raise ConfigError("MAIL_URL=console prints every sign-in link and code to the log: "
+                          "production needs MAIL_URL=smtp://... or smtps://...")
+    if TEST_KEY.match(str(config["STRIPE_SECRET_KEY"])) and not env.bool("ALLOW_TEST_KEYS", False):
+        raise ConfigError("STRIPE_SECRET_KEY is a test key (sk_test_...): production takes no payments with it; "
+                          "set ALLOW_TEST_KEYS=true if this is on purpose (a staging site)")
+    workers = env.int("WEB_CONCURRENCY", default_web_concurrency(), minimum=1)
+    storage = str(config["RATELIMIT_STORAGE_URI"])
+    if config["RATELIMIT_ENABLED"] and storage.startswith("memory://") and workers > 1:
+        raise ConfigError(f"RATELIMIT_STORAGE_URI={storage} keeps rate-limit counters in each process, and "
+                          f"WEB_CONCURRENCY gives gunicorn {workers} workers: set RATELIMIT_STORAGE_URI=redis://HOST:6379 "
+                          "(or WEB_CONCURRENCY=1)")
+    if not config["METRICS_TOKEN"]:
+        raise ConfigError("METRICS_TOKEN is not set: in production GET /metrics (member counts, webhook and outbox "
+                          "figures) needs a bearer token; set METRICS_TOKEN to a long random string for Prometheus")
+    if config["TRUSTED_PROXIES"] > MAX_TRUSTED_PROXIES:
+        raise ConfigError(f"TRUSTED_PROXIES must be between 0 and {MAX_TRUSTED_PROXIES} (the proxies in front), "
+                          f"got {config['TRUSTED_PROXIES']}")
+
+
 def load_config(overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None) -> dict[str, Any]:
     """Build the settings: environment first, then explicit overrides (tests)."""
     # String overrides are read exactly like environment variables; others are final values.
@@ -252,5 +300,6 @@ def load_config(overrides: Mapping[str, Any] | None = None, environ: Mapping[str
     config.update(_security(env, production, base_url))
     config.update(_sign_in(env))
     config.update({k: v for k, v in overrides.items() if not isinstance(v, str)})
+    _production_checks(env, config)
     _make_local_dirs(config)
     return config

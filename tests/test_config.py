@@ -10,8 +10,10 @@ from service.config import SANDBOX_WEBHOOK_SECRET, ConfigError, load_config
 
 # A test environment needs no SECRET_KEY and writes nothing under instance/.
 BASE = {"MEMBERSHIP_ENV": "test"}
-PRODUCTION = {"MEMBERSHIP_ENV": "production", "SECRET_KEY": "s" * 40, "STRIPE_WEBHOOK_SECRET": "whsec_live",
-              "STRIPE_SECRET_KEY": "sk_live_x"}
+# A production set-up that passes every start-up check (tests/test_config_production.py covers the refusals).
+PRODUCTION = {"MEMBERSHIP_ENV": "production", "SECRET_KEY": "k3Jq9vX2mP7wL4tR8zN1bY6cF0hD5sG-aE_uTq",
+              "STRIPE_WEBHOOK_SECRET": "whsec_live", "MAIL_URL": "smtp://mail.example.org:587",
+              "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/0", "STRIPE_SECRET_KEY": "sk_live_x", "METRICS_TOKEN": "m" * 32}
 
 
 @pytest.fixture(autouse=True)

@@ -17,5 +17,9 @@ from service.web.dev import development_app
 def serve(host: str, port: int, debug: bool) -> None:
     """Run the development server. With no Stripe key, the Stripe sandbox runs inside it."""
     app = current_app._get_current_object()  # type: ignore[attr-defined]
+    if debug and app.config["ENV"] == "production":
+        # The debugger runs any Python a visitor types into an error page.
+        raise click.UsageError("--debug is refused in production (MEMBERSHIP_ENV=production): "
+                               "its debugger runs code typed into an error page")
     click.echo(f"membership on http://{host}:{port} (billing: {app.config['BILLING_BACKEND']})")
     run_simple(host, port, development_app(app), use_reloader=debug, use_debugger=debug, threaded=True)

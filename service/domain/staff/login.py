@@ -1,15 +1,18 @@
-"""Staff sign-in: passwords, temporary lockout after repeated failures, password changes.
+"""Staff sign-in: passwords, failure counts, password changes.
 
-A failed attempt is recorded on the staff user (`failed_logins`); after
-`max_failures` in a row the account is locked for `lockout` and even the right
-password is refused until then. The caller commits the counters, so the view
-must *return* a refusal rather than raise (an exception rolls the request back).
+There is no account lockout: locking an account after N wrong passwords let anyone who
+knew an admin's email lock them out. Guessing is throttled instead, in the web layer
+(service/web/staff/auth.py), per address and per account from that address, with one
+answer whether the account exists or not. This module checks passwords, counts failures
+on the staff user (`failed_logins`, for the record: it locks nothing), and spends the
+same time on an unknown email as on a known one. The caller commits the counters, so the
+view must *return* a refusal rather than raise (an exception rolls the request back).
 """
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from service.domain.staff.users import find_staff, hasher, password_problem, verify_password
 from service.errors import ValidationFailed
@@ -19,6 +22,7 @@ from service.models import StaffUser
 
 logger = logging.getLogger(__name__)
 WRONG = "That email and password do not match a staff account."
+WRONG_CURRENT = "The current password is not right."
 # Verified against when the email is unknown, so both cases take as long as each other.
 _DUMMY_HASH = hasher.hash("not a real password, only for timing")
 
@@ -29,23 +33,16 @@ class LoginResult:
     error: str | None = None
 
 
-def _locked_message(until: datetime, now: datetime) -> str:
-    minutes = max(1, int((until - now).total_seconds() // 60) + 1)
-    return f"Too many failed attempts: this account is locked for {minutes} more minute(s)."
-
-
-def attempt_login(email: str, password: str, now: datetime, *, max_failures: int, lockout: timedelta) -> LoginResult:
-    """Check a staff user's email and password; count failures and lock after too many."""
+def attempt_login(email: str, password: str, now: datetime) -> LoginResult:
+    """Check a staff user's email and password; count failures. One answer for every refusal."""
     user = find_staff(email)
     if user is None or not user.active:
-        _burn(password)
+        _burn(password)  # the same argon2 work as a real account: no faster path for unknown emails
         log_event(logger, "staff.login_failed", reason="unknown_or_inactive")
         return LoginResult(None, WRONG)
-    if user.locked_until is not None and now < user.locked_until:
-        log_event(logger, "staff.login_refused_locked", staff_user_id=user.id)
-        return LoginResult(None, _locked_message(user.locked_until, now))
     if not verify_password(user, password):
-        return LoginResult(None, _record_failure(user, now, max_failures, lockout))
+        _record_failure(user, "staff.login_failed")
+        return LoginResult(None, WRONG)
     user.failed_logins, user.locked_until, user.last_login_at = 0, None, now
     db.session.flush()
     log_event(logger, "staff.login", staff_user_id=user.id, role=str(user.role))
@@ -59,32 +56,20 @@ def _burn(password: str) -> None:
         pass
 
 
-def _record_failure(user: StaffUser, now: datetime, max_failures: int, lockout: timedelta) -> str:
+def _record_failure(user: StaffUser, event: str) -> None:
     user.failed_logins += 1
-    if user.failed_logins >= max_failures:
-        user.locked_until, user.failed_logins = now + lockout, 0
-        db.session.flush()
-        log_event(logger, "staff.locked_out", level=logging.WARNING, staff_user_id=user.id,
-                  until=user.locked_until.isoformat())
-        return _locked_message(user.locked_until, now)
     db.session.flush()
-    log_event(logger, "staff.login_failed", staff_user_id=user.id, failures=user.failed_logins)
-    return WRONG
+    log_event(logger, event, staff_user_id=user.id, failures=user.failed_logins)
 
 
-def confirm_password(user: StaffUser, password: str, now: datetime, *, max_failures: int,
-                     lockout: timedelta) -> bool:
+def confirm_password(user: StaffUser, password: str, now: datetime) -> bool:
     """Re-authentication before a sensitive action; a success counts as a fresh sign-in.
 
-    Wrong passwords count towards the same lockout as sign-in, so an open session
-    cannot be used to guess the password.
+    Wrong passwords are counted like sign-in failures; the web layer throttles them per
+    staff user, so an open session cannot be used to guess the password.
     """
-    if user.locked_until is not None and now < user.locked_until:
-        log_event(logger, "staff.reauth_refused_locked", staff_user_id=user.id)
-        return False
     if not verify_password(user, password):
-        _record_failure(user, now, max_failures, lockout)
-        log_event(logger, "staff.reauth_failed", staff_user_id=user.id)
+        _record_failure(user, "staff.reauth_failed")
         return False
     user.failed_logins, user.last_login_at = 0, now
     db.session.flush()
@@ -106,7 +91,9 @@ def change_password(user: StaffUser, current: str, new: str, now: datetime) -> N
     Raises ValidationFailed naming the field to fix.
     """
     if not verify_password(user, current):
-        raise ValidationFailed("The current password is not right.", fields={"current_password": ["Not right."]})
+        # A guess like a wrong re-authentication: counted here, throttled by the web layer.
+        _record_failure(user, "staff.password_change_failed")
+        raise ValidationFailed(WRONG_CURRENT, fields={"current_password": ["Not right."]})
     problem = password_problem(new, user.email)
     if problem:
         raise ValidationFailed(problem, fields={"new_password": [problem]})

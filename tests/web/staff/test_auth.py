@@ -1,12 +1,9 @@
-"""Staff sign-in: passwords, lockout, session renewal, safe `next`, cookies, sign-out, password changes,
+"""Staff sign-in: passwords, session renewal, safe `next`, cookies, sign-out, password changes,
 and the recent-login requirement for actions that touch billing."""
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
 
-from service.db import utcnow
 from service.extensions import limiter
 from service.models import AuditEntry
 from tests.apps import fresh_app, own_limiter
@@ -57,18 +54,7 @@ def test_an_unknown_email_gets_the_same_answer(app, db_session):
     assert response.status_code == 401 and "do not match" in response.get_data(as_text=True)
 
 
-def test_repeated_failures_lock_the_account_even_for_the_right_password(app, user, db_session):
-    session = StaffSession(app.test_client(), user)
-    for _ in range(app.config["STAFF_MAX_FAILED_LOGINS"]):
-        session.login(password="wrong password entirely")
-    db_session.refresh(user)
-    assert user.locked_until is not None and user.locked_until > utcnow()
-    response = session.login()
-    assert response.status_code == 401 and "locked" in response.get_data(as_text=True)
-    # Once the lockout is over, the right password works again.
-    user.locked_until = utcnow() - timedelta(seconds=1)
-    db_session.commit()
-    assert session.login().status_code == 302
+# Repeated failures throttle instead of locking the account: tests/web/staff/test_throttle.py.
 
 
 def test_sign_in_starts_a_new_session(app, user):
@@ -160,10 +146,4 @@ def test_signing_out_ends_a_copied_session_too(staff_login, app):
     assert copy.get("/staff/members").status_code == 302  # and not after sign-out
 
 
-def test_reauth_guesses_count_towards_the_lockout(staff_login, app):
-    session = staff_login("admin")
-    limit = app.config["STAFF_MAX_FAILED_LOGINS"]
-    for _ in range(limit):
-        assert session.post("/staff/reauth", {"password": "wrong guess", "next": "/staff/"}).status_code == 401
-    # Locked now: even the right password is refused until the lockout ends.
-    assert session.post("/staff/reauth", {"password": STAFF_PASSWORD, "next": "/staff/"}).status_code == 401
+# Re-authentication and password-form guesses are throttled: tests/web/staff/test_throttle.py.
