@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: help install migrate run test test-sqlite screenshots clean
+.PHONY: help install lock migrate run test test-sqlite screenshots clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -13,12 +13,20 @@ help: ## List the targets
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 
-$(VENV)/.installed: pyproject.toml | $(PY)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+# Every dependency, direct and indirect, comes from the lock files at a fixed version with its
+# hashes: a tampered or swapped package fails the install. `make lock` regenerates them.
+$(VENV)/.installed: pyproject.toml requirements-dev.lock | $(PY)
+	$(PY) -m pip install --quiet --require-hashes -r requirements-dev.lock
+	$(PY) -m pip install --quiet --no-deps -e .
 	@touch $@
 
-install: $(VENV)/.installed ## Create .venv and install the service with its dev tools
+install: $(VENV)/.installed ## Create .venv and install the service with its dev tools (from the lock files)
+
+LOCK := $(VENV)/bin/pip-compile --quiet --generate-hashes --strip-extras --allow-unsafe --no-emit-index-url --no-emit-find-links
+
+lock: install ## Regenerate requirements.lock (runtime) and requirements-dev.lock (dev) from pyproject.toml
+	$(LOCK) -o requirements.lock pyproject.toml
+	$(LOCK) --extra dev -o requirements-dev.lock pyproject.toml
 
 migrate: install ## Migrate the database named by DATABASE_URL (default: SQLite under instance/)
 	$(VENV)/bin/membership db upgrade

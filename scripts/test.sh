@@ -13,6 +13,17 @@ echo "== lint (ruff), types (mypy), import layers (import-linter)"
 "$BIN/mypy"
 "$BIN/lint-imports" --no-cache
 
+echo "== supply chain: every locked dependency against the vulnerability databases (pip-audit)"
+# A vulnerability found fails the run; no network (or PyPI unreachable) prints why and goes on.
+for lock in requirements.lock requirements-dev.lock; do
+  report=$(mktemp)
+  rc=0
+  "$BIN/pip-audit" -r "$lock" --require-hashes --disable-pip --progress-spinner off -f json -o "$report" \
+    2>"$report.err" || rc=$?
+  "$PY" scripts/audit_report.py "$lock" "$report" "$rc" "$report.err"
+  rm -f "$report" "$report.err"
+done
+
 echo "== test suite on SQLite, with coverage of service/"
 TEST_DATABASE_URL= "$PY" -m pytest --cov=service --cov-report=term:skip-covered --cov-report=html:htmlcov "$@"
 

@@ -1,8 +1,7 @@
 """Members as CSV: export of a search, and import of members from another system.
 
-Export escapes any value a spreadsheet would run as a formula (OWASP "CSV
-injection"): a cell starting with = + - @ tab or carriage return gets a
-leading apostrophe.
+Export goes through the one CSV writer (`service.domain.csv_out`), which
+escapes any value a spreadsheet would run as a formula (OWASP "CSV injection").
 
 Import reads `email,name,stripe_customer_id,comp_until,newsletters` (only
 `email` is required; `comp_until` is YYYY-MM-DD; `newsletters` lists the slugs
@@ -13,7 +12,6 @@ the others go in. A dry run does everything and rolls it all back.
 from __future__ import annotations
 
 import csv
-import io
 import logging
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -22,6 +20,8 @@ from typing import Any
 
 from sqlalchemy import select
 
+from service.domain import csv_out
+from service.domain.csv_out import cell
 from service.domain.insight.search import MemberFilter, iter_all
 from service.domain.members.access import has_access, primary_subscription
 from service.domain.members.status import refresh_status
@@ -34,30 +34,20 @@ from service.models import ConsentSource, Member, MemberStatus, Newsletter, norm
 logger = logging.getLogger(__name__)
 EXPORT_COLUMNS = ["id", "email", "name", "status", "has_access", "plan", "stripe_customer_id", "comp_until", "joined"]
 IMPORT_COLUMNS = ["email", "name", "stripe_customer_id", "comp_until", "newsletters"]
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def cell(value: Any) -> str:
-    """A value as a CSV cell that no spreadsheet will evaluate."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
-
-
-def _line(values: Iterable[Any]) -> str:
-    out = io.StringIO()
-    csv.writer(out, lineterminator="\r\n").writerow([cell(v) for v in values])
-    return out.getvalue()
+__all__ = ["EXPORT_COLUMNS", "IMPORT_COLUMNS", "ImportReport", "cell", "export_rows", "import_members"]
 
 
 def export_rows(f: MemberFilter, now: datetime, *, release: bool = False) -> Iterator[str]:
     """CSV lines (header first) for every member matching the filter."""
-    yield _line(EXPORT_COLUMNS)
-    for m in iter_all(f, release=release):
-        sub = primary_subscription(m.subscriptions)
-        plan = sub.plan.code if sub is not None and sub.plan is not None else ""
-        yield _line([m.id, m.email, m.name, m.status, "yes" if has_access(m, now) else "no", plan,
-                     m.stripe_customer_id, m.comp_until.date().isoformat() if m.comp_until else "",
-                     m.created_at.date().isoformat()])
+    return csv_out.lines(EXPORT_COLUMNS, (_export_row(m, now) for m in iter_all(f, release=release)))
+
+
+def _export_row(m: Member, now: datetime) -> list[Any]:
+    sub = primary_subscription(m.subscriptions)
+    plan = sub.plan.code if sub is not None and sub.plan is not None else ""
+    return [m.id, m.email, m.name, m.status, "yes" if has_access(m, now) else "no", plan,
+            m.stripe_customer_id, m.comp_until.date().isoformat() if m.comp_until else "",
+            m.created_at.date().isoformat()]
 
 
 @dataclass

@@ -2,12 +2,11 @@
 each, and the local copy of each list (API and CSV export)."""
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterator
 
 from sqlalchemy import select
 
+from service.domain import csv_out
 from service.errors import NotFound
 from service.extensions import db
 from service.models import ListStatus, ListSubscription, Newsletter, normalize_email
@@ -69,17 +68,6 @@ def iter_subscribers(slug: str, *, status: ListStatus = ListStatus.SUBSCRIBED, c
 
 
 def export_csv(slug: str, status: ListStatus = ListStatus.SUBSCRIBED) -> Iterator[str]:
-    """The list as CSV lines (header first), streamed page by page."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-
-    def line(row: tuple[object, ...]) -> str:
-        buffer.seek(0)
-        buffer.truncate()
-        writer.writerow(row)
-        return buffer.getvalue()
-
-    yield line(CSV_COLUMNS)
-    for sub in iter_subscribers(slug, status=status):
-        yield line((sub.email, str(sub.status), sub.member_id or "", sub.created_at.isoformat(),
-                    sub.updated_at.isoformat()))
+    """The list as CSV lines (header first), streamed page by page, formula-like cells escaped."""
+    return csv_out.lines(CSV_COLUMNS, ((sub.email, str(sub.status), sub.member_id or "", sub.created_at.isoformat(),
+                                        sub.updated_at.isoformat()) for sub in iter_subscribers(slug, status=status)))
