@@ -1,6 +1,7 @@
 """Extension objects, created unbound; `create_app` binds them to an app."""
 from __future__ import annotations
 
+import ipaddress
 from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import urlsplit
 
@@ -88,11 +89,29 @@ def _sqlite_transactions(engine: Engine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+def client_key() -> str:
+    """Rate-limit key for the client: its IPv4 address, or its IPv6 /64 network.
+
+    One IPv6 subscriber usually holds a whole /64 (often more), so keying by the full address
+    would give them 2**64 fresh budgets. IPv4-mapped IPv6 addresses count as the IPv4 address.
+    """
+    raw = get_remote_address() or ""
+    try:
+        address = ipaddress.ip_address(raw)
+    except ValueError:
+        return raw or "unknown"
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network((int(address) >> 64 << 64, 64)))
+    return str(address)
+
+
 db = Database()
 login_manager = LoginManager()
 csrf = CSRFProtect()
 talisman = Talisman()
-limiter = Limiter(key_func=get_remote_address, default_limits=[], headers_enabled=True)
+limiter = Limiter(key_func=client_key, default_limits=[], headers_enabled=True)
 
 
 def init_extensions(app: Flask) -> None:

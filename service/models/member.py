@@ -5,7 +5,7 @@ import enum
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from service.db import Base, str_enum, utcnow
@@ -58,6 +58,8 @@ class Member(Base):
     stripe_customer_id: Mapped[str | None] = mapped_column(String(255), unique=True)
     # When billing state was last read from Stripe, so staff can see how fresh it is.
     billing_synced_at: Mapped[datetime | None]
+    # Stored in a reader's session at sign-in; bumping it ends every session signed in before.
+    session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

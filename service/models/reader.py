@@ -29,10 +29,11 @@ class CheckoutAttempt(Base):
 
 
 class SigninToken(Base):
-    """An emailed sign-in: a signed link naming this row, and a 6-digit code stored as a hash.
+    """An emailed sign-in: a signed link naming this row, and an 8-digit code stored as a hash.
 
     The link works until `expires_at`; once used, it keeps working for a few more uses
-    within a short window (mail scanners open links before the reader does).
+    within a short window (mail scanners open links before the reader does). Using the
+    link spends the code, and signing in with the code spends the link.
     """
 
     __tablename__ = "signin_tokens"
@@ -40,12 +41,30 @@ class SigninToken(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
-    # HMAC-SHA256 of the code under SECRET_KEY; a 6-digit code is too small a space for a plain hash.
+    # HMAC-SHA256 of the code under SECRET_KEY; an 8-digit code is too small a space for a plain hash.
     code_hash: Mapped[str] = mapped_column(String(64))
     code_attempts: Mapped[int] = mapped_column(Integer, default=0)
     link_uses: Mapped[int] = mapped_column(Integer, default=0)
     first_used_at: Mapped[datetime | None]
-    # Set when the code signed someone in, or when attempts ran out: the code is spent.
+    # Set when the code signed someone in, when attempts ran out, or when the link was used: the code is spent.
     code_spent_at: Mapped[datetime | None]
+    # Set when the code signed someone in: the link is spent too.
+    code_used_at: Mapped[datetime | None]
     expires_at: Mapped[datetime]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SigninFailure(Base):
+    """One wrong sign-in code, counted per address across all its tokens.
+
+    Keyed by an HMAC of the normalised address (not the member), so an address that is
+    not a member's is locked out exactly as a member's is and the page reveals nothing.
+    Rows older than SIGNIN_CODE_WINDOW_HOURS no longer count and are deleted.
+    """
+
+    __tablename__ = "signin_failures"
+    __table_args__ = (Index("ix_signin_failures_digest_created", "email_digest", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email_digest: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

@@ -82,13 +82,13 @@ class SigninForm(_Form):
 
 
 class CodeForm(SigninForm):
-    code = fields.String(required=True, validate=validate.Regexp(r"^\d{6}$", error="The code is 6 digits."),
-                         error_messages={"required": "Enter the 6-digit code from the email."})
+    code = fields.String(required=True, validate=validate.Regexp(r"^\d{8}$", error="The code is 8 digits."),
+                         error_messages={"required": "Enter the 8-digit code from the email."})
 
     @pre_load
     def _digits_only(self, data: Any, **_kw: Any) -> Any:
         data = dict(data)
-        if isinstance(data.get("code"), str):  # "123 456" and "123-456" as printed are fine
+        if isinstance(data.get("code"), str):  # "1234 5678" and "1234-5678" as printed are fine
             data["code"] = re.sub(r"[\s-]", "", data["code"])
         return data
 

@@ -9,6 +9,7 @@ from flask import Flask, Response, g, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter, Map
 
+from service.db import utcnow
 from service.domain.members.signin import SignedInReader
 from service.errors import DomainError
 from service.extensions import db, login_manager
@@ -20,6 +21,7 @@ from service.web.ops import bp as ops_bp
 from service.web.public.home import bp as home_bp
 from service.web.public.join import bp as join_bp
 from service.web.public.newsletters import bp as newsletters_bp
+from service.web.public.readers import session_holds
 from service.web.public.signin import bp as signin_bp
 from service.web.staff import bp as staff_bp
 from service.web.webhooks import bp as webhooks_bp
@@ -57,14 +59,17 @@ def register_blueprints(app: Flask) -> None:
 
 
 def load_user(user_id: str) -> Any:
-    """Session ids are "<kind>:<id>", so staff and readers can never be confused."""
+    """Session ids are "<kind>:<id>", so staff and readers can never be confused.
+
+    A reader's session holds only while its session version is the member's and it is younger
+    than READER_SESSION_DAYS (readers.session_holds); otherwise they are signed out."""
     kind, _, raw_id = user_id.partition(":")
     if kind == "staff" and raw_id.isdigit():
         user = db.session.get(StaffUser, int(raw_id))
         return user if user is not None and user.active else None
     if kind == "member" and raw_id.isdigit():
         member = db.session.get(Member, int(raw_id))
-        return SignedInReader(member) if member is not None else None
+        return SignedInReader(member) if member is not None and session_holds(member, utcnow()) else None
     return None
 
 

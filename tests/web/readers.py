@@ -14,13 +14,15 @@ from flask.testing import FlaskClient
 from flask_login.utils import _create_identifier
 from sqlalchemy import select
 
+from service.db import utcnow
 from service.models import Member, OutboxMessage
 from service.web.public.join import JOINING_MEMBER
+from service.web.public.readers import SESSION_VERSION, SIGNED_IN_AT
 from tests.sandbox.harness import Sandbox, pay
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 LINK = re.compile(r"(http://localhost/signin/link/\S+)")
-CODE = re.compile(r"code on the sign-in page: (\d{6})")
+CODE = re.compile(r"code on the sign-in page: (\d{8})")
 
 
 def csrf(client: FlaskClient, path: str = "/") -> str:
@@ -66,7 +68,8 @@ def sign_in_as(client: FlaskClient, someone: Member) -> None:
         ident = _create_identifier()
     with client.session_transaction() as browser:
         browser.clear()
-        browser.update({"_user_id": f"member:{someone.id}", "_fresh": True, "_id": ident})
+        browser.update({"_user_id": f"member:{someone.id}", "_fresh": True, "_id": ident,
+                        SESSION_VERSION: someone.session_version, SIGNED_IN_AT: utcnow().isoformat()})
     g.pop("_login_user", None)  # flask-login's per-context cache, shared by this test's requests
 
 

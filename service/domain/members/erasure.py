@@ -8,10 +8,15 @@ provider removes the real address. Live Stripe subscriptions are cancelled now
 and the Stripe customer's email and name are replaced too.
 
 Stripe events that touched the member keep only what happened (ids, type,
-time), not the objects' contents; emails to them not yet sent are dropped and
-sent ones lose their content. The one list change that removes the address at
-the provider must still carry it: it is purged with every delivered outbox
-message after OUTBOX_RETENTION_DAYS.
+time), not the objects' contents: those applied to the member, and every other
+stored event that names their Stripe customer or their address anywhere in its
+payload (found by `object_id` and a text search of the JSON, in batches). Their
+sign-in tokens are revoked (deleted). Outbox rows holding the address are
+purged: undelivered ones (pending or dead: emails, list changes, outgoing
+webhooks) are dropped, delivered ones lose their content. The one list change
+that removes the address at the provider, queued by the erasure itself, must
+still carry it: it is purged with every delivered outbox message after
+OUTBOX_RETENTION_DAYS.
 
 What stays, as tax and accounting law require: subscriptions, invoices,
 billing issues, the member row itself (status, dates, Stripe ids), and the
@@ -19,15 +24,18 @@ timeline of status changes.
 """
 from __future__ import annotations
 
+import json
 import logging
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import ColumnElement, Text, cast, delete, or_, select, update
 
 from service.domain.billing.sync import Cause, sync_subscription
 from service.domain.emails import EMAIL_TOPIC
 from service.domain.members.comps import locked_member
+from service.domain.members.signin import end_reader_sessions
 from service.domain.newsletter.subscriptions import Actor, change_status
 from service.domain.staff import audit
 from service.domain.staff.actions import live_subscriptions
@@ -46,6 +54,7 @@ from service.models import (
     MemberActivity,
     OutboxMessage,
     OutboxStatus,
+    SigninToken,
     StaffUser,
     StripeEvent,
 )
@@ -53,6 +62,7 @@ from service.models import (
 logger = logging.getLogger(__name__)
 ERASED_DOMAIN = "erased.invalid"  # .invalid never resolves (RFC 2606), so nothing is ever sent there
 PERSONAL_KEYS = ("email", "name")
+EVENT_BATCH = 500
 
 
 def placeholder_email(member_id: int) -> str:
@@ -70,10 +80,12 @@ def erase_member(member_id: int, actor: StaffUser, gateway: StripeGateway, now: 
         raise Conflict("This member's personal data has already been erased.")
     before = {"status": str(member.status), "subscriptions": [s.stripe_subscription_id for s in member.subscriptions]}
     _cancel_billing(member, actor, gateway, now)
+    _purge_outbox(member.email)  # before leaving the lists, whose provider removals must carry the address
     _leave_lists(member, actor, now)
     placeholder = placeholder_email(member.id)
     _scrub_rows(member, placeholder)
     member.email, member.name = placeholder, ""
+    end_reader_sessions(member)  # signed-in browsers no longer sign anyone in
     db.session.flush()
     if member.stripe_customer_id:
         gateway.update_customer(member.stripe_customer_id, key=f"erase-{member.id}", email=placeholder, name="")
@@ -109,12 +121,42 @@ def _scrub_rows(member: Member, placeholder: str) -> None:
         MemberActivity.member_id == member.id, MemberActivity.kind == ActivityKind.NOTE).values(detail="(erased)"))
     for entry in db.session.scalars(select(AuditEntry).where(AuditEntry.member_id == member.id)):
         entry.before, entry.after = _redacted(entry.before), _redacted(entry.after)
-    for event in db.session.scalars(select(StripeEvent).where(StripeEvent.member_id == member.id)):
+    for event in _events_naming(member):
         event.payload = _event_skeleton(event.payload)
-    emails_to_them = (OutboxMessage.topic == EMAIL_TOPIC) & OutboxMessage.key.in_(
-        [f"email:member:{member.id}", f"email:{email}"])
+    db.session.execute(delete(SigninToken).where(SigninToken.member_id == member.id))
+    emails_to_them = (OutboxMessage.topic == EMAIL_TOPIC) & (OutboxMessage.key == f"email:member:{member.id}")
     db.session.execute(delete(OutboxMessage).where(emails_to_them, OutboxMessage.status != OutboxStatus.DELIVERED))
     db.session.execute(update(OutboxMessage).where(emails_to_them).values(payload={"erased": True}))
+
+
+def _mentions(column: Any, needle: str) -> ColumnElement[bool]:
+    """The JSON column's text contains `needle` (as stored: JSON escapes non-ASCII), on SQLite and PostgreSQL."""
+    as_text = cast(column, Text)
+    spellings = {needle, json.dumps(needle)[1:-1]}
+    return or_(*(as_text.contains(s, autoescape=True) for s in spellings))
+
+
+def _purge_outbox(email: str) -> None:
+    """Undelivered messages holding the address are dropped; delivered ones keep only that they were sent."""
+    holds = _mentions(OutboxMessage.payload, email) | OutboxMessage.key.contains(email, autoescape=True)
+    db.session.execute(delete(OutboxMessage).where(holds, OutboxMessage.status != OutboxStatus.DELIVERED))
+    db.session.execute(update(OutboxMessage).where(holds).values(payload={"erased": True}, key="erased"))
+
+
+def _events_naming(member: Member) -> Iterator[StripeEvent]:
+    """Every stored event applied to the member or naming their customer or address, a batch at a time."""
+    names = [_mentions(StripeEvent.payload, member.email), StripeEvent.member_id == member.id]
+    if member.stripe_customer_id:
+        names += [StripeEvent.object_id == member.stripe_customer_id,
+                  _mentions(StripeEvent.payload, member.stripe_customer_id)]
+    last = 0
+    while True:
+        batch = list(db.session.scalars(select(StripeEvent).where(StripeEvent.id > last, or_(*names))
+                                        .order_by(StripeEvent.id).limit(EVENT_BATCH)))
+        yield from batch
+        if len(batch) < EVENT_BATCH:
+            return
+        last = batch[-1].id
 
 
 def _event_skeleton(payload: dict[str, Any]) -> dict[str, Any]:

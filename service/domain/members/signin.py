@@ -1,4 +1,4 @@
-"""Passwordless sign-in for readers: an emailed link, or the 6-digit code in the same email.
+"""Passwordless sign-in for readers: an emailed link, or the 8-digit code in the same email.
 
 `request_signin` answers nothing about whether the address belongs to a member:
 unknown addresses get no email and the caller shows the same page either way.
@@ -8,8 +8,18 @@ decides what it is still good for: it expires SIGNIN_TOKEN_MINUTES after it
 was sent; its first use starts a SIGNIN_REUSE_MINUTES window in which it works
 up to SIGNIN_LINK_MAX_USES times, because mail scanners open links before the
 reader does and must not burn them. The code is stored as an HMAC under
-SECRET_KEY (a million codes are too few for a plain hash) and allows
-SIGNIN_CODE_MAX_ATTEMPTS wrong guesses per email before it is spent.
+SECRET_KEY (a hundred million codes are too few for a plain hash) and allows
+SIGNIN_CODE_MAX_ATTEMPTS wrong guesses per email before it is spent. Using
+the link spends the code, and signing in with the code spends the link.
+
+Asking for a new email gives a new code, so wrong codes are also counted per
+address across every token, in the database (`SigninFailure`): past
+SIGNIN_CODE_MAX_FAILURES within SIGNIN_CODE_WINDOW_HOURS every code is refused,
+even the right one, and only the emailed link signs in. Addresses that are not
+a member's are counted the same way, so the refusal reveals nothing.
+
+A member's `session_version` is kept in each reader session at sign-in;
+`end_reader_sessions` bumps it, which ends every session signed in before.
 """
 from __future__ import annotations
 
@@ -23,17 +33,19 @@ from datetime import datetime, timedelta
 from flask import current_app
 from flask_login import UserMixin
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy import select
+from sqlalchemy import delete, func, select
 
 from service.domain.emails import queue_signin
-from service.domain.members.status import find_by_email
+from service.domain.members.status import find_by_email, lock_member
 from service.errors import DomainError
 from service.extensions import db
 from service.logs import log_event
-from service.models import Member, SigninToken
+from service.models import Member, SigninToken, normalize_email
+from service.models.reader import SigninFailure
 
 logger = logging.getLogger(__name__)
 LINK_SALT = "reader-signin"
+CODE_DIGITS = 8
 
 
 class InvalidSignin(DomainError):
@@ -76,7 +88,7 @@ def issue(member: Member, now: datetime) -> tuple[SigninToken, str]:
                         expires_at=now + timedelta(minutes=_setting("SIGNIN_TOKEN_MINUTES")))
     db.session.add(token)
     db.session.flush()
-    code = f"{secrets.randbelow(1_000_000):06d}"
+    code = f"{secrets.randbelow(10 ** CODE_DIGITS):0{CODE_DIGITS}d}"
     token.code_hash = _code_hash(token.id, code)
     db.session.flush()
     return token, code
@@ -119,6 +131,7 @@ def redeem_link(signed: str, now: datetime) -> Member:
         raise InvalidSignin("This sign-in link has expired. Links work for 15 minutes; please ask for a new one.",
                             code="signin_link_expired")
     token.first_used_at = token.first_used_at or now
+    token.code_spent_at = token.code_spent_at or now  # the link was used: its code is spent
     token.link_uses += 1
     db.session.flush()
     log_event(logger, "signin.link_used", token_id=token.id, member_id=token.member_id, uses=token.link_uses)
@@ -126,7 +139,7 @@ def redeem_link(signed: str, now: datetime) -> Member:
 
 
 def _link_usable(token: SigninToken, now: datetime) -> bool:
-    if now >= token.expires_at:
+    if now >= token.expires_at or token.code_used_at is not None:  # the code signed in: the link is spent
         return False
     if token.first_used_at is None:
         return True
@@ -134,27 +147,74 @@ def _link_usable(token: SigninToken, now: datetime) -> bool:
     return not window_over and token.link_uses < _setting("SIGNIN_LINK_MAX_USES")
 
 
-def redeem_code(email: str, code: str, now: datetime) -> Member | None:
-    """The member whose newest live code this is, or None (wrong code, unknown email, no code).
+@dataclass(frozen=True)
+class CodeResult:
+    """What a typed code did: signed `member` in, or not; `too_many` when codes are refused for the address."""
 
-    Every wrong guess counts against the token; when they run out the code is spent.
-    The caller commits either way, so the count survives a failed attempt.
+    member: Member | None = None
+    too_many: bool = False
+
+
+def redeem_code(email: str, code: str, now: datetime) -> CodeResult:
+    """Sign in with the newest live code of the address, unless it has had too many wrong codes.
+
+    Every wrong guess counts against the token (when they run out the code is spent) and against
+    the address, whatever token it was meant for; an unknown address or one with no live code
+    counts too, so members and strangers read alike. Once the address is over the limit nothing
+    more is counted and every code is refused. The caller commits either way, so the counts
+    survive a failed attempt.
     """
+    digest = _email_digest(email)
     member = find_by_email(email)
+    if member is not None:
+        lock_member(member.id)  # one guess at a time per member (FOR UPDATE on PostgreSQL)
+    failures = _recent_failures(digest, now)
+    if failures >= _setting("SIGNIN_CODE_MAX_FAILURES"):
+        log_event(logger, "signin.code_refused", member_id=member.id if member else None, failures=failures)
+        return CodeResult(too_many=True)
     token = _live_code_token(member, now) if member is not None else None
-    if member is None or token is None:
-        return None
-    token.code_attempts += 1
-    if hmac.compare_digest(token.code_hash, _code_hash(token.id, code)):
-        token.code_spent_at = now
-        db.session.flush()
-        log_event(logger, "signin.code_used", token_id=token.id, member_id=member.id)
-        return member
-    if token.code_attempts >= _setting("SIGNIN_CODE_MAX_ATTEMPTS"):
-        token.code_spent_at = now
+    if member is not None and token is not None:
+        token.code_attempts += 1
+        if hmac.compare_digest(token.code_hash, _code_hash(token.id, code)):
+            token.code_spent_at = token.code_used_at = now
+            db.session.flush()
+            log_event(logger, "signin.code_used", token_id=token.id, member_id=member.id)
+            return CodeResult(member=member)
+        if token.code_attempts >= _setting("SIGNIN_CODE_MAX_ATTEMPTS"):
+            token.code_spent_at = now
+    _record_failure(digest, now)
+    log_event(logger, "signin.code_wrong", token_id=token.id if token else None,
+              member_id=member.id if member else None, failures=failures + 1)
+    return CodeResult(too_many=failures + 1 >= _setting("SIGNIN_CODE_MAX_FAILURES"))
+
+
+def _email_digest(email: str) -> str:
+    key = current_app.config["SECRET_KEY"].encode()
+    return hmac.new(key, f"signin-failures:{normalize_email(email)}".encode(), hashlib.sha256).hexdigest()
+
+
+def _window_start(now: datetime) -> datetime:
+    return now - timedelta(hours=_setting("SIGNIN_CODE_WINDOW_HOURS"))
+
+
+def _recent_failures(digest: str, now: datetime) -> int:
+    query = select(func.count()).select_from(SigninFailure).where(
+        SigninFailure.email_digest == digest, SigninFailure.created_at > _window_start(now))
+    return db.session.scalar(query) or 0
+
+
+def _record_failure(digest: str, now: datetime) -> None:
+    """Count a wrong code, and forget those (of any address) that no longer count."""
+    db.session.execute(delete(SigninFailure).where(SigninFailure.created_at <= _window_start(now)))
+    db.session.add(SigninFailure(email_digest=digest, created_at=now))
     db.session.flush()
-    log_event(logger, "signin.code_wrong", token_id=token.id, member_id=member.id, attempts=token.code_attempts)
-    return None
+
+
+def end_reader_sessions(member: Member) -> None:
+    """End every reader session of the member, on every device: their stored version no longer matches."""
+    member.session_version = Member.session_version + 1  # an UPDATE ... SET x = x + 1: atomic in SQL
+    db.session.flush()
+    log_event(logger, "signin.sessions_ended", member_id=member.id)
 
 
 def _live_code_token(member: Member, now: datetime) -> SigninToken | None:

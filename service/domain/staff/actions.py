@@ -14,7 +14,7 @@ from sqlalchemy import select
 from service.domain.billing.sync import Cause, sync_subscription
 from service.domain.members.access import ENDED, GRANTING, LIVE
 from service.domain.members.comps import locked_member
-from service.domain.members.signin import send_signin_email
+from service.domain.members.signin import end_reader_sessions, send_signin_email
 from service.domain.newsletter.subscriptions import move_address
 from service.domain.staff import audit
 from service.errors import Conflict, ValidationFailed
@@ -141,6 +141,7 @@ def edit_member(member_id: int, actor: StaffUser, gateway: StripeGateway, now: d
     db.session.flush()
     if email != old_email:
         move_address(member, old_email, now)  # the digest follows them to the new address
+        end_reader_sessions(member)  # sessions signed in under the old address end
     if member.stripe_customer_id:
         gateway.update_customer(member.stripe_customer_id, key=_audit_key("edit", member, now), email=email,
                                 name=name)

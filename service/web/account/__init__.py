@@ -9,10 +9,11 @@ from service.db import utcnow
 from service.domain.members.access import primary_subscription
 from service.domain.members.account import cancel_membership, cancel_plan, day, invoices, portal_url, status_of, undo_cancel
 from service.domain.members.reader_data import choose_newsletter, export, newsletter_choices
+from service.domain.members.signin import end_reader_sessions
 from service.gateways import payments
 from service.models import Member
 from service.schemas.join import money
-from service.web.public.readers import reader_required, signed_in_member
+from service.web.public.readers import end_this_session, reader_required, signed_in_member
 
 bp = Blueprint("account", __name__, url_prefix="/account")
 
@@ -77,6 +78,16 @@ def newsletters():
     choose_newsletter(_member(), slug, subscribe, request.remote_addr, request.user_agent.string or None, utcnow())
     flash("Your newsletter choice is saved.")
     return redirect(url_for("account.index") + "#newsletters", 303)
+
+
+@bp.post("/signout-everywhere")
+@reader_required
+def sign_out_everywhere():
+    """End every session of this reader, on every device (a lost phone, a shared computer), and this one."""
+    end_reader_sessions(_member())
+    end_this_session()
+    flash("You are signed out on every device, including this one.")
+    return redirect("/", 303)
 
 
 @bp.get("/data")

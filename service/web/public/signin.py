@@ -1,30 +1,32 @@
-"""Signing in without a password: an emailed link, or the 6-digit code from the same email.
+"""Signing in without a password: an emailed link, or the 8-digit code from the same email.
 
-Every answer is the same whether or not the address belongs to a member.
+Every answer is the same whether or not the address belongs to a member. Rate limits here are
+per process; the count of wrong codes that matters (per address, across every email) is kept in
+the database by the domain.
 """
 from __future__ import annotations
 
 from flask import Blueprint, redirect, render_template, request, session
-from flask_login import logout_user
 from marshmallow import ValidationError
 from werkzeug.wrappers import Response
 
 from service.db import utcnow
 from service.domain.members.signin import redeem_code, redeem_link, request_signin
-from service.extensions import limiter
+from service.extensions import client_key, limiter
 from service.models import Member
 from service.schemas.join import CodeForm, SigninForm
-from service.web.public.readers import email_key, safe_next, sign_in
+from service.web.public.readers import email_key, end_this_session, safe_next, sign_in
 
 bp = Blueprint("signin", __name__)
 NEXT = "signin_next"  # where to go after signing in, kept in the browser session between the steps
 SIGNIN_EMAIL = "signin_email"
-# Each request sends an email; each code guess is one of a million.
+# Each request sends an email; each code guess is one of a hundred million.
 REQUEST_LIMIT_PER_IP = "10 per minute;50 per hour"
 REQUEST_LIMIT_PER_EMAIL = "3 per minute;10 per hour"
 CODE_LIMIT_PER_IP = "10 per minute;30 per hour"
 CODE_LIMIT_PER_EMAIL = "10 per hour"
 WRONG_CODE = "That code isn't right, or it has expired. Check the newest email from us, or ask for a new code."
+TOO_MANY_CODES = "Too many wrong codes: use the link in your email instead."
 
 
 @bp.get("/signin")
@@ -33,7 +35,7 @@ def form():
 
 
 @bp.post("/signin")
-@limiter.limit(REQUEST_LIMIT_PER_IP)
+@limiter.limit(REQUEST_LIMIT_PER_IP, key_func=client_key)
 @limiter.limit(REQUEST_LIMIT_PER_EMAIL, key_func=email_key)
 def request_link():
     try:
@@ -46,7 +48,7 @@ def request_link():
 
 
 @bp.post("/signin/code")
-@limiter.limit(CODE_LIMIT_PER_IP)
+@limiter.limit(CODE_LIMIT_PER_IP, key_func=client_key)
 @limiter.limit(CODE_LIMIT_PER_EMAIL, key_func=email_key)
 def enter_code():
     try:
@@ -54,10 +56,11 @@ def enter_code():
     except ValidationError as exc:
         return render_template("signin/check_inbox.html", email=request.form.get("email", ""),
                                errors=exc.normalized_messages()), 422
-    member = redeem_code(data["email"], data["code"], utcnow())
-    if member is None:
-        return render_template("signin/check_inbox.html", email=data["email"], errors={"code": [WRONG_CODE]}), 422
-    return _signed_in(member)
+    result = redeem_code(data["email"], data["code"], utcnow())
+    if result.member is None:
+        message = TOO_MANY_CODES if result.too_many else WRONG_CODE
+        return render_template("signin/check_inbox.html", email=data["email"], errors={"code": [message]}), 422
+    return _signed_in(result.member)
 
 
 @bp.get("/signin/link/<token>")
@@ -74,6 +77,5 @@ def _signed_in(member: Member) -> Response:
 
 @bp.post("/signout")
 def sign_out():
-    logout_user()
-    session.clear()
+    end_this_session()
     return redirect("/", 303)

@@ -121,7 +121,7 @@ def test_the_code_signs_in_once(client, db_session, reader):
 def test_wrong_codes_run_out(client, db_session, reader, app):
     ask(client)
     code = signin_code("reader@example.org")
-    wrong = f"{(int(code) + 1) % 1_000_000:06d}"
+    wrong = f"{(int(code) + 1) % 100_000_000:08d}"
     for _ in range(app.config["SIGNIN_CODE_MAX_ATTEMPTS"]):
         answer = post_form(client, "/signin/code", {"email": "reader@example.org", "code": wrong}, token_from="/signin")
         assert answer.status_code == 422 and "That code isn't right" in html.unescape(answer.get_data(as_text=True))
@@ -131,7 +131,7 @@ def test_wrong_codes_run_out(client, db_session, reader, app):
 
 
 def test_a_code_for_an_unknown_address_reads_like_a_wrong_code(client, db_session):
-    answer = post_form(client, "/signin/code", {"email": "nobody@example.org", "code": "123456"}, token_from="/signin")
+    answer = post_form(client, "/signin/code", {"email": "nobody@example.org", "code": "12345678"}, token_from="/signin")
     assert answer.status_code == 422 and "That code isn't right" in html.unescape(answer.get_data(as_text=True))
 
 
@@ -180,6 +180,6 @@ def test_sign_in_requests_and_codes_are_rate_limited(database_url, db_session):
         client = limited.test_client()
         asks = [client.post("/signin", data={"email": "nobody@example.org"}).status_code for _ in range(4)]
         assert asks == [200, 200, 200, 429], "3 a minute per address"
-        codes = [client.post("/signin/code", data={"email": f"n{i}@example.org", "code": "000000"}).status_code
+        codes = [client.post("/signin/code", data={"email": f"n{i}@example.org", "code": "00000000"}).status_code
                  for i in range(11)]
         assert codes == [422] * 10 + [429], "10 guesses a minute per network address"
