@@ -4,16 +4,13 @@ from __future__ import annotations
 import pytest
 
 from service.db import utcnow
-from service.domain.billing.sync import Cause, sync_subscription
 from service.domain.members.erasure import erase_member
-from service.domain.newsletter.subscriptions import resubscribe
 from service.domain.staff.actions import add_note, cancel_subscription, edit_member
 from service.errors import Conflict
 from service.models import (
     ActivityKind,
     AuditEntry,
     ConsentRecord,
-    ConsentSource,
     ListStatus,
     MemberActivity,
     MemberStatus,
@@ -26,17 +23,6 @@ from tests.factories import make_member, make_staff
 def app(sandbox_app):
     """The sandbox-backed app: the `gateway` and paying `reader` are on it (Stripe is the sandbox, over HTTP)."""
     return sandbox_app
-
-
-@pytest.fixture
-def paying(db_session, reader, gateway):
-    """A member who paid through the sandbox's checkout, synced, and on the members' digest."""
-    session = reader.pay()
-    member = reader.member
-    sub = sync_subscription(member, gateway.retrieve_subscription(session["subscription"]), utcnow(), cause=Cause())
-    resubscribe(member, "members-digest", ConsentSource.MEMBERSHIP)
-    db_session.commit()
-    return member, sub, gateway
 
 
 def test_cancel_at_period_end_keeps_access_and_is_audited(db_session, paying):
