@@ -66,10 +66,13 @@ def _raw(sandbox, method, path, **data):
 
 
 def test_create_retrieve_list_and_delete_a_clock(client, sandbox):
+    before = sandbox.now()
     clock = _clock(client, name="Annual renewal")
     assert clock.id.startswith("clock_") and clock.object == "test_helpers.test_clock"
     assert (clock.frozen_time, clock.name, clock.status, clock.livemode) == (FROZEN, "Annual renewal", "ready", False)
-    assert clock.created == sandbox.now() and clock.deletes_after == clock.created + 30 * DAY
+    # Created at the sandbox's own time (within the call: the clock may cross a second meanwhile).
+    assert before <= clock.created <= sandbox.now()
+    assert clock.deletes_after == clock.created + 30 * DAY
     assert clock.status_details.to_dict() == {}
     assert client.v1.test_helpers.test_clocks.retrieve(clock.id).to_dict() == clock.to_dict()
     other = _clock(client, FROZEN + DAY)
