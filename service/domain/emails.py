@@ -44,9 +44,14 @@ def _member_email(member: Member, kind: str, subject: str, dedupe_key: str, **co
 
 
 def queue_welcome(member: Member) -> OutboxMessage | None:
-    """Welcome on first activation; once ever per member (dedupe `welcome:{member.id}`)."""
+    """Welcome on first activation; once ever per member (dedupe `welcome:{member.id}`). It offers
+    the digest's unsubscribe link when the member is on the digest (they are, unless they left it)."""
+    try:
+        digest_url: str | None = unsubscribe_url(member.email, MEMBERS_LIST)
+    except LookupError:
+        digest_url = None
     return _member_email(member, "welcome", "Welcome, and thank you for becoming a member",
-                         f"welcome:{member.id}", digest_unsubscribe_url=unsubscribe_url(member.email, MEMBERS_LIST))
+                         f"welcome:{member.id}", digest_unsubscribe_url=digest_url)
 
 
 def queue_payment_failed(member: Member, invoice_id: str, attempt_count: int, fix_url: str) -> OutboxMessage | None:

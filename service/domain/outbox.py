@@ -55,6 +55,11 @@ def handles(topic: str) -> Callable[[Handler], Handler]:
     return register
 
 
+def already_queued(dedupe_key: str) -> bool:
+    """Whether a message with this dedupe key was queued before (and so would not be again)."""
+    return db.session.scalar(select(OutboxMessage.id).where(OutboxMessage.dedupe_key == dedupe_key)) is not None
+
+
 def enqueue(topic: str, key: str, payload: dict[str, Any], dedupe_key: str | None = None,
             *, now: datetime | None = None) -> OutboxMessage | None:
     """Add a message in the caller's transaction (flushed, not committed).

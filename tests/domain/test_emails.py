@@ -6,9 +6,11 @@ from datetime import UTC, datetime
 import pytest
 
 from service.domain import emails
+from service.domain.newsletter.lists import MEMBERS_LIST
+from service.domain.newsletter.subscriptions import resubscribe
 from service.gateways.mail import mail_from_config
 from service.jobs import deliver_outbox
-from service.models import OutboxStatus
+from service.models import ConsentSource, OutboxStatus
 from tests.factories import make_member
 from tests.smtp import body_html, body_text
 
@@ -21,8 +23,15 @@ def inbox(app, smtp, monkeypatch):
     return smtp.inbox
 
 
+def _on_the_digest(member):
+    """As when a member gains access: their digest subscription exists before the welcome, and
+    the welcome's unsubscribe link names it."""
+    resubscribe(member, MEMBERS_LIST, ConsentSource.MEMBERSHIP)
+    return member
+
+
 def test_welcome_is_sent_once_ever(db_session, inbox, app):
-    member = make_member(name="Ada Lovelace")
+    member = _on_the_digest(make_member(name="Ada Lovelace"))
     assert emails.queue_welcome(member) is not None
     assert emails.queue_welcome(member) is None
     deliver_outbox(10)
@@ -64,6 +73,7 @@ def test_list_emails_carry_one_click_unsubscribe_headers(db_session, inbox):
     from service.domain.newsletter.subscriptions import get_list
 
     newsletter = get_list("daily-headlines")
+    resubscribe("reader@example.org", "daily-headlines", ConsentSource.IMPORT)  # list emails go to subscribers
     emails.queue_list_email(newsletter, "reader@example.org", "Today's headlines", "Story one", "<p>Story one</p>")
     deliver_outbox(10)
     [message] = inbox.to("reader@example.org")
@@ -77,7 +87,7 @@ def test_an_smtp_outage_leaves_the_email_queued_for_later(db_session, app, monke
     from tests.smtp import free_port
 
     monkeypatch.setitem(app.extensions, "mail", mail_from_config({**app.config, "MAIL_URL": f"smtp://127.0.0.1:{free_port()}"}))
-    message = emails.queue_welcome(make_member())
+    message = emails.queue_welcome(_on_the_digest(make_member()))
     deliver_outbox(10)
     db_session.refresh(message)
     assert message.status is OutboxStatus.PENDING and message.attempts == 1

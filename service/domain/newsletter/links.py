@@ -1,31 +1,27 @@
 """Signed links in newsletter emails: unsubscribe (no sign-in, never expires) and
-confirm (double opt-in, expires). Each names one list and one address, signed
-with SECRET_KEY and a salt per purpose, so a link for one purpose or one person
-is useless for another.
+confirm (double opt-in, expires). Each names one list subscription by its id, signed
+with SECRET_KEY and a salt per purpose, so a link for one purpose or one person is
+useless for another, and a link shows nothing about whose it is: a token's payload is
+only base64, and links travel in forwarded emails, screenshots and proxy logs.
 
-The address inside a token is encrypted (HMAC-SHA256 keystream from SECRET_KEY and a random
-nonce, then signed as a whole by itsdangerous): the token's payload is base64, and whoever held
-a link (a forwarded email, a proxy log) could read the address in it. Tokens issued before
-(address in clear) are still accepted: unsubscribe links never expire, confirm links after 7 days.
+Tokens issued before held the address and list in clear (`{"e", "l"}`); they are still
+read: unsubscribe links never expire, confirm links after 7 days.
 """
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
-import secrets
 from datetime import timedelta
 
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeSerializer, URLSafeTimedSerializer
+from sqlalchemy import select
 
 from service.errors import DomainError
-from service.models import normalize_email
+from service.extensions import db
+from service.models import ListSubscription, Newsletter, normalize_email
 
 UNSUBSCRIBE_SALT = "newsletter-unsubscribe"
 CONFIRM_SALT = "newsletter-confirm"
 CONFIRM_MAX_AGE = timedelta(days=7)
-_NONCE_BYTES = 16
 
 
 class InvalidLink(DomainError):
@@ -43,47 +39,33 @@ def _confirm_signer() -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=CONFIRM_SALT)
 
 
-def _cipher_key() -> bytes:
-    return hmac.new(str(current_app.config["SECRET_KEY"]).encode(), b"newsletter-link-address", hashlib.sha256).digest()
-
-
-def _keystream(nonce: bytes, length: int) -> bytes:
-    key, blocks = _cipher_key(), []
-    for counter in range((length + 31) // 32):
-        blocks.append(hmac.new(key, nonce + counter.to_bytes(4, "big"), hashlib.sha256).digest())
-    return b"".join(blocks)[:length]
-
-
-def _seal(email: str) -> str:
-    nonce, plain = secrets.token_bytes(_NONCE_BYTES), normalize_email(email).encode()
-    sealed = bytes(a ^ b for a, b in zip(plain, _keystream(nonce, len(plain)), strict=True))
-    return base64.urlsafe_b64encode(nonce + sealed).decode().rstrip("=")
-
-
-def _open(sealed: str) -> str:
-    raw = base64.urlsafe_b64decode(sealed + "=" * (-len(sealed) % 4))
-    nonce, body = raw[:_NONCE_BYTES], raw[_NONCE_BYTES:]
-    return bytes(a ^ b for a, b in zip(body, _keystream(nonce, len(body)), strict=True)).decode()
+def _subscription_id(email: str, slug: str) -> int:
+    """The id of the address's subscription row for the list; links are made only for rows
+    that exist (a confirmation request creates its pending row first)."""
+    found = db.session.scalar(select(ListSubscription.id).join(Newsletter).where(
+        Newsletter.slug == slug, ListSubscription.email == normalize_email(email)))
+    if found is None:
+        raise LookupError(f"no subscription of this address to {slug!r} to make a link for")
+    return found
 
 
 def unsubscribe_token(email: str, slug: str) -> str:
-    return _unsubscribe_signer().dumps({"l": slug, "x": _seal(email)})
+    return _unsubscribe_signer().dumps({"s": _subscription_id(email, slug)})
 
 
 def confirm_token(email: str, slug: str) -> str:
-    return _confirm_signer().dumps({"l": slug, "x": _seal(email)})
+    return _confirm_signer().dumps({"s": _subscription_id(email, slug)})
 
 
 def _fields(data: object) -> tuple[str, str]:
-    if not isinstance(data, dict) or not isinstance(data.get("l"), str):
-        raise BadSignature("unexpected token contents")
-    try:
-        if isinstance(data.get("x"), str):
-            return _open(data["x"]), data["l"]
-    except (ValueError, UnicodeDecodeError):
-        raise BadSignature("unexpected token contents") from None
-    if isinstance(data.get("e"), str):  # issued before addresses were encrypted
-        return data["e"], data["l"]
+    """(email, list slug) that a verified token names: its subscription row as it is now."""
+    if isinstance(data, dict) and isinstance(data.get("s"), int):
+        sub = db.session.get(ListSubscription, data["s"])
+        if sub is None:
+            raise BadSignature("the subscription is gone")
+        return sub.email, sub.newsletter.slug
+    if isinstance(data, dict) and isinstance(data.get("e"), str) and isinstance(data.get("l"), str):
+        return data["e"], data["l"]  # issued before links named subscriptions
     raise BadSignature("unexpected token contents")
 
 

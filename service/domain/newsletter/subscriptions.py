@@ -24,7 +24,7 @@ from service.domain.emails import queue_confirmation
 from service.domain.members.access import has_access
 from service.domain.newsletter.lists import MEMBERS_LIST, find_subscription, get_list
 from service.domain.newsletter.provider_sync import SYNC_TOPIC
-from service.domain.outbox import enqueue
+from service.domain.outbox import already_queued, enqueue
 from service.errors import ValidationFailed
 from service.extensions import db
 from service.logs import log_event
@@ -195,11 +195,13 @@ def request_subscription(email: str, slug: str, actor: Actor, now: datetime | No
     if sub is not None and sub.status is ListStatus.SUBSCRIBED:
         return False
     window = int(now.timestamp() // CONFIRM_RESEND_WINDOW.total_seconds())
-    if queue_confirmation(email, newsletter, dedupe_key=f"confirm:{newsletter.id}:{email}:{window}") is None:
+    dedupe_key = f"confirm:{newsletter.id}:{email}:{window}"
+    if already_queued(dedupe_key):
         return False
-    if sub is None:
+    if sub is None:  # the pending row first: the confirmation link names it
         change_status(newsletter, None, ListStatus.PENDING, actor, now, email=email)
-    else:  # keep the standing status until confirmed; record the request itself
+    queue_confirmation(email, newsletter, dedupe_key=dedupe_key)
+    if sub is not None:  # keep the standing status until confirmed; record the request itself
         db.session.add(ConsentRecord(newsletter_id=newsletter.id, email=email, member_id=sub.member_id,
                                      action=ConsentAction.REQUEST, source=actor.source, ip_address=actor.ip,
                                      user_agent=(actor.user_agent or "")[:500] or None, created_at=now))
