@@ -98,3 +98,31 @@ def queue_signin(member: Member, *, token_id: int, link: str, code: str, minutes
     """A sign-in link and code for a reader; once per token."""
     return _member_email(member, "signin", "Your sign-in link", f"signin:{token_id}", link=link, code=code,
                          minutes=minutes)
+
+
+def queue_signin_sent_by_staff(member: Member, *, token_id: int, link: str, code: str,
+                               minutes: int) -> OutboxMessage | None:
+    """The sign-in email, saying that a member of staff sent it at the reader's request; once per token."""
+    return _member_email(member, "signin", "Your sign-in link", f"signin:{token_id}", link=link, code=code,
+                         minutes=minutes, by_staff=True)
+
+
+def queue_email_change_confirmation(member: Member, new_email: str, *, change_id: int, link: str,
+                                    expires_at: datetime) -> OutboxMessage | None:
+    """To the new address of a staff-requested email change: only its link applies the change; once per change."""
+    text, html = _render("email_change_confirm", member=member, new_email=new_email, link=link, expires_at=expires_at)
+    return _queue(Email(to=new_email, subject="Please confirm the new email for your membership", text=text,
+                        html=html, kind="email_change_confirm"), f"email:member:{member.id}",
+                  f"email_change_confirm:{change_id}")
+
+
+def queue_email_change_notice(member: Member, old_email: str, masked_new_email: str, *, change_id: int | None,
+                              applied: bool, now: datetime) -> OutboxMessage | None:
+    """To the old address: staff asked to change it (or, `applied`, changed it) to `masked_new_email`;
+    once per change (an override has no change row, so once per member and time)."""
+    text, html = _render("email_change_notice", member=member, masked_new_email=masked_new_email, applied=applied)
+    dedupe = (f"email_change_notice:{change_id}" if change_id is not None
+              else f"email_change_notice:{member.id}:{int(now.timestamp() * 1000)}")
+    subject = "The email on your membership was changed" if applied else "A request to change your membership email"
+    return _queue(Email(to=old_email, subject=subject, text=text, html=html, kind="email_change_notice"),
+                  f"email:member:{member.id}", dedupe)

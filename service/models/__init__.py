@@ -1,4 +1,5 @@
 """All models, imported here so that metadata and Alembic see every table."""
+from service.models.email_change import EmailChange
 from service.models.events import InboxStatus, OutboxMessage, OutboxStatus, StripeEvent
 from service.models.member import ActivityKind, Member, MemberActivity, MemberStatus, normalize_email
 from service.models.newsletter import (
@@ -31,6 +32,7 @@ __all__ = [
     "ConsentAction",
     "ConsentRecord",
     "ConsentSource",
+    "EmailChange",
     "InboxStatus",
     "Interval",
     "Invoice",

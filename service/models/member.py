@@ -11,6 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 from service.db import Base, str_enum, utcnow
 
 if TYPE_CHECKING:
+    from service.models.email_change import EmailChange  # for type checking only: relationships name models by string
     from service.models.newsletter import ListSubscription  # for type checking only: relationships name models by string
     from service.models.subscriptions import Subscription  # for type checking only: relationships name models by string
 
@@ -71,6 +72,13 @@ class Member(Base):
         viewonly=True, order_by="ListSubscription.newsletter_id"
     )
 
+    # Email changes staff asked for that were neither confirmed nor cancelled (maybe expired), newest first.
+    open_email_changes: Mapped[list[EmailChange]] = relationship(
+        viewonly=True, order_by="EmailChange.id.desc()",
+        primaryjoin="and_(Member.id == EmailChange.member_id, EmailChange.confirmed_at.is_(None), "
+                    "EmailChange.cancelled_at.is_(None))",
+    )
+
     @validates("email")
     def _normalize_email(self, _key: str, value: str) -> str:
         return normalize_email(value)
@@ -87,6 +95,8 @@ class ActivityKind(enum.StrEnum):
     BILLING_SYNCED = "billing_synced"
     FLAGGED = "flagged"
     NOTE = "note"
+    SIGNIN_SENT = "signin_sent"  # a sign-in link staff emailed on the reader's behalf
+    EMAIL_CHANGED = "email_changed"  # an email change requested, confirmed, overridden or cancelled
 
 
 class MemberActivity(Base):

@@ -53,6 +53,8 @@ class CompForm(_Form):
 class EditForm(_Form):
     email = fields.Email(required=True)
     name = fields.String(load_default="", validate=validate.Length(max=200))
+    # Admins only (the domain refuses it below): apply a new email without the new address confirming.
+    apply_now = fields.Boolean(load_default=False)
 
 
 class NoteForm(_Form):

@@ -48,6 +48,7 @@ from service.models import (
     AuditEntry,
     ConsentRecord,
     ConsentSource,
+    EmailChange,
     ListStatus,
     ListSubscription,
     Member,
@@ -61,7 +62,7 @@ from service.models import (
 
 logger = logging.getLogger(__name__)
 ERASED_DOMAIN = "erased.invalid"  # .invalid never resolves (RFC 2606), so nothing is ever sent there
-PERSONAL_KEYS = ("email", "name")
+PERSONAL_KEYS = ("email", "name", "new_email")  # new_email: a requested email change
 EVENT_BATCH = 500
 
 
@@ -124,6 +125,8 @@ def _scrub_rows(member: Member, placeholder: str) -> None:
     for event in _events_naming(member):
         event.payload = _event_skeleton(event.payload)
     db.session.execute(delete(SigninToken).where(SigninToken.member_id == member.id))
+    # Requested email changes hold the address staff typed: gone with the rest.
+    db.session.execute(delete(EmailChange).where(EmailChange.member_id == member.id))
     emails_to_them = (OutboxMessage.topic == EMAIL_TOPIC) & (OutboxMessage.key == f"email:member:{member.id}")
     db.session.execute(delete(OutboxMessage).where(emails_to_them, OutboxMessage.status != OutboxStatus.DELIVERED))
     db.session.execute(update(OutboxMessage).where(emails_to_them).values(payload={"erased": True}))

@@ -35,7 +35,7 @@ from flask_login import UserMixin
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import delete, func, select
 
-from service.domain.emails import queue_signin
+from service.domain.emails import queue_signin, queue_signin_sent_by_staff
 from service.domain.members.status import find_by_email, lock_member
 from service.errors import DomainError
 from service.extensions import db
@@ -94,11 +94,12 @@ def issue(member: Member, now: datetime) -> tuple[SigninToken, str]:
     return token, code
 
 
-def send_signin_email(member: Member, now: datetime) -> None:
-    """Issue a token and queue the email carrying its link and code."""
+def send_signin_email(member: Member, now: datetime, *, by_staff: bool = False) -> None:
+    """Issue a token and queue the email carrying its link and code; `by_staff`: the email says
+    that a member of staff sent it at the reader's request."""
     token, code = issue(member, now)
-    queue_signin(member, token_id=token.id, link=link_url(token), code=code,
-                 minutes=_setting("SIGNIN_TOKEN_MINUTES"))
+    queue = queue_signin_sent_by_staff if by_staff else queue_signin
+    queue(member, token_id=token.id, link=link_url(token), code=code, minutes=_setting("SIGNIN_TOKEN_MINUTES"))
     log_event(logger, "signin.sent", member_id=member.id, token_id=token.id)
 
 

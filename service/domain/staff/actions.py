@@ -7,27 +7,30 @@ Stripe did not make. Every function locks the member and flushes; the request co
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
 
 from service.domain.billing.sync import Cause, sync_subscription
+from service.domain.members import email_change
 from service.domain.members.access import ENDED, GRANTING, LIVE
 from service.domain.members.comps import locked_member
-from service.domain.members.signin import end_reader_sessions, send_signin_email
-from service.domain.newsletter.subscriptions import move_address
+from service.domain.members.signin import send_signin_email
 from service.domain.staff import audit
-from service.errors import Conflict, ValidationFailed
+from service.errors import Forbidden, ValidationFailed
 from service.extensions import db
 from service.gateways.stripe_gateway import StripeGateway
 from service.logs import log_event
 from service.models import (
     ActivityKind,
     BillingIssue,
+    EmailChange,
     Invoice,
     IssueKind,
     Member,
     MemberActivity,
+    Role,
     StaffUser,
     Subscription,
     normalize_email,
@@ -122,32 +125,51 @@ def cancel_and_refund_duplicate(member_id: int, subscription_id: str, actor: Sta
     return member
 
 
-def edit_member(member_id: int, actor: StaffUser, gateway: StripeGateway, now: datetime, *,
-                email: str, name: str) -> Member:
-    """Change a member's email or name here and on their Stripe customer.
+@dataclass(frozen=True)
+class Edited:
+    """What `edit_member` did: `pending` is the email change waiting for the new address, if one was asked for."""
 
-    Raises Conflict when another member has the email.
+    member: Member
+    renamed: bool
+    pending: EmailChange | None = None
+    email_changed: bool = False
+
+
+def edit_member(member_id: int, actor: StaffUser, gateway: StripeGateway, now: datetime, *,
+                email: str, name: str, override: bool = False) -> Edited:
+    """Change a member's name here and on their Stripe customer at once; a new email waits for the
+    new address to confirm (`email_change.request_change`), unless an admin asks to `override`,
+    which applies it now and still tells the old address (`email_change.change_now`).
+
+    Raises Conflict when another member has the email, Forbidden when a non-admin overrides.
     """
     member = locked_member(member_id)
     email, name = normalize_email(email), name.strip()
     if email == member.email and name == member.name:
         raise ValidationFailed("Nothing changed: the email and name are the same as before.")
-    taken = db.session.scalar(select(Member.id).where(Member.email == email, Member.id != member.id))
-    if taken is not None:
-        raise Conflict(f"Another member (id {taken}) already has the email {email}.")
+    if override and not actor.role.allows(Role.ADMIN):
+        raise Forbidden("Only an admin can change an email without confirmation from the new address.")
+    if email != member.email:
+        email_change.ensure_free(member, email)  # before anything reaches Stripe
+    renamed = name != member.name
+    if renamed:
+        _rename(member, name, actor, gateway, now)
+    if email == member.email:
+        return Edited(member, renamed)
+    if override:
+        email_change.change_now(member, email, actor, gateway, now)
+        return Edited(member, renamed, email_changed=True)
+    return Edited(member, renamed, pending=email_change.request_change(member, email, actor, now))
+
+
+def _rename(member: Member, name: str, actor: StaffUser, gateway: StripeGateway, now: datetime) -> None:
     before = audit.member_snapshot(member)
-    old_email = member.email
-    member.email, member.name = email, name
+    member.name = name
     db.session.flush()
-    if email != old_email:
-        move_address(member, old_email, now)  # the digest follows them to the new address
-        end_reader_sessions(member)  # sessions signed in under the old address end
     if member.stripe_customer_id:
-        gateway.update_customer(member.stripe_customer_id, key=_audit_key("edit", member, now), email=email,
-                                name=name)
+        gateway.update_customer(member.stripe_customer_id, key=_audit_key("edit", member, now), name=name)
     audit.record(actor, "member.edited", member, before, audit.member_snapshot(member), now)
     log_event(logger, "member.edited", member_id=member.id, staff_user_id=actor.id)
-    return member
 
 
 def add_note(member_id: int, actor: StaffUser, text: str, now: datetime) -> MemberActivity:
@@ -165,9 +187,13 @@ def add_note(member_id: int, actor: StaffUser, text: str, now: datetime) -> Memb
 
 
 def resend_signin_link(member_id: int, actor: StaffUser, now: datetime) -> Member:
-    """Email the member a fresh sign-in link (domain/signin.py issues and queues it)."""
+    """Email the member a fresh sign-in link (domain/signin.py issues and queues it), saying staff
+    sent it, with a line on their timeline."""
     member = locked_member(member_id)
-    send_signin_email(member, now)
+    send_signin_email(member, now, by_staff=True)  # the email tells the reader staff sent it
+    db.session.add(MemberActivity(member_id=member.id, kind=ActivityKind.SIGNIN_SENT, staff_user_id=actor.id,
+                                  detail="sign-in link emailed by staff at the member's request", created_at=now))
+    db.session.flush()
     audit.record(actor, "member.signin_link_sent", member, None, None, now)
     log_event(logger, "member.signin_link_sent", member_id=member.id, staff_user_id=actor.id)
     return member

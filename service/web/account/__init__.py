@@ -6,6 +6,7 @@ import json
 from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
 
 from service.db import utcnow
+from service.domain.members import email_change
 from service.domain.members.access import primary_subscription
 from service.domain.members.account import cancel_membership, cancel_plan, day, invoices, portal_url, status_of, undo_cancel
 from service.domain.members.reader_data import choose_newsletter, export, newsletter_choices
@@ -98,3 +99,17 @@ def download_data():
     return Response(body, mimetype="application/json",
                     headers={"Content-Disposition": 'attachment; filename="my-membership-data.json"',
                              "Cache-Control": "no-store"})
+
+
+@bp.get("/email/confirm/<token>")
+def confirm_email_page(token: str):
+    """The link in the email only shows a button: mail scanners fetch links, and must not apply the change."""
+    change = email_change.change_for_link(token, utcnow())
+    return render_template("account/confirm_email.html", change=change, token=token, day=day)
+
+
+@bp.post("/email/confirm/<token>")
+def confirm_email(token: str):
+    """Apply the change (once); every session under the old address ends, so the reader signs in again."""
+    member = email_change.confirm(token, payments(), utcnow())
+    return render_template("account/email_confirmed.html", email=member.email)

@@ -7,7 +7,7 @@ from flask import flash, redirect, request, url_for
 
 from service.db import utcnow
 from service.domain.billing.reconcile import staff_resync
-from service.domain.members import comps, erasure
+from service.domain.members import comps, email_change, erasure
 from service.domain.staff import actions as staff_actions
 from service.gateways import payments
 from service.models import Role
@@ -62,8 +62,26 @@ def resync(member_id: int):
 @staff_required(Role.SUPPORT, recent=True)
 def edit(member_id: int):
     form = load(EditForm(), request.form)
-    staff_actions.edit_member(member_id, signed_in_staff(), payments(), utcnow(), email=form["email"], name=form["name"])
-    return _back_to(member_id, "Email and name saved, here and on the Stripe customer.")
+    done = staff_actions.edit_member(member_id, signed_in_staff(), payments(), utcnow(), email=form["email"],
+                                     name=form["name"], override=form["apply_now"])
+    return _back_to(member_id, _edited(done))
+
+
+def _edited(done: staff_actions.Edited) -> str:
+    said = ["Name saved, here and on the Stripe customer."] if done.renamed else []
+    if done.pending is not None:
+        said.append(f"The email changes to {done.pending.new_email} once that address confirms: a link went "
+                    "there, and a notice to the current address.")
+    if done.email_changed:
+        said.append("Email changed without confirmation, here and on the Stripe customer; the old address was told.")
+    return " ".join(said)
+
+
+@bp.post("/members/<int:member_id>/email-changes/<int:change_id>/cancel")
+@staff_required(Role.SUPPORT)
+def cancel_email_change(member_id: int, change_id: int):
+    email_change.cancel(member_id, change_id, signed_in_staff(), utcnow())
+    return _back_to(member_id, "Email change cancelled: its confirmation link no longer works.")
 
 
 @bp.post("/members/<int:member_id>/cancel")

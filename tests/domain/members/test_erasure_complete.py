@@ -25,6 +25,7 @@ from service.domain.members.signin import send_signin_email
 from service.domain.newsletter.provider_sync import SYNC_TOPIC
 from service.domain.newsletter.subscriptions import resubscribe
 from service.domain.outbox import deliver, purge_delivered
+from service.domain.staff.actions import edit_member
 from service.models import ConsentSource, OutboxMessage, OutboxStatus, SigninToken, StripeEvent
 from tests.factories import make_staff
 
@@ -67,6 +68,9 @@ def test_no_trace_of_the_address_in_any_table_after_erasure(db_session, paying):
         _event(4, "cus_someone_else", {"id": "cus_someone_else", "email": "other@example.org"}),
     ])
     send_signin_email(member, utcnow())
+    # A support user asked to move the membership to a new address; it was never confirmed.
+    requested = "ada.new.address@example.org"
+    edit_member(member.id, make_staff("support"), gateway, utcnow(), email=requested, name=member.name)
     db_session.add_all([
         OutboxMessage(topic=SYNC_TOPIC, key=f"list:9:{email}", status=OutboxStatus.DEAD,
                       payload={"list": "daily-headlines", "email": email, "status": "subscribed"}),
@@ -89,6 +93,7 @@ def test_no_trace_of_the_address_in_any_table_after_erasure(db_session, paying):
     assert len(removals) == 2  # one per list the address was on
     assert db_session.scalar(select(func.count()).select_from(SigninToken)
                              .where(SigninToken.member_id == member.id)) == 0
+    assert _traces(db_session, requested) == []  # the pending email change went with the rest
     untouched = db_session.scalar(select(StripeEvent).where(StripeEvent.stripe_event_id == "evt_erase_all_4"))
     assert untouched.payload["data"]["object"]["email"] == "other@example.org"
 

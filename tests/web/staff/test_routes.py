@@ -22,6 +22,7 @@ ROUTES = [
     ("POST", "/staff/members/{id}/signin-link", "support"),
     ("POST", "/staff/members/{id}/resync", "support"),
     ("POST", "/staff/members/{id}/edit", "support"),
+    ("POST", "/staff/members/{id}/email-changes/999999/cancel", "support"),
     ("POST", "/staff/members/{id}/cancel", "admin"),
     ("POST", "/staff/members/{id}/erase", "admin"),
     ("GET", "/staff/users", "admin"),
