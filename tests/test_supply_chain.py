@@ -10,7 +10,10 @@ on them before the suite.
 """
 from __future__ import annotations
 
+import json
 import re
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
@@ -69,3 +72,26 @@ def test_installs_go_through_the_lock_files():
     dockerfile = (ROOT / "docker" / "Dockerfile").read_text()
     assert "--require-hashes -r requirements.lock" in dockerfile and "pip install --no-deps ." in dockerfile
     assert "pip-audit" in (ROOT / "scripts" / "test.sh").read_text()
+
+
+def _audit(tmp_path, report: dict | None, rc: str = "1", stderr: str = "") -> subprocess.CompletedProcess:
+    path, err = tmp_path / "report.json", tmp_path / "err.txt"
+    if report is not None:
+        path.write_text(json.dumps(report))
+    err.write_text(stderr)
+    return subprocess.run([sys.executable, str(ROOT / "scripts" / "audit_report.py"), "requirements.lock", str(path),
+                           rc, str(err)], capture_output=True, text=True, timeout=60)
+
+
+def test_a_known_vulnerability_fails_the_audit(tmp_path):
+    report = {"dependencies": [{"name": "urllib3", "version": "2.0.0",
+                                "vulns": [{"id": "GHSA-xxxx", "fix_versions": ["2.6.3"]}]}]}
+    result = _audit(tmp_path, report)
+    assert result.returncode == 1
+    assert "VULNERABLE urllib3==2.0.0: GHSA-xxxx (fixed in 2.6.3)" in result.stdout
+
+
+def test_an_audit_that_cannot_reach_the_database_says_so_and_goes_on(tmp_path):
+    result = _audit(tmp_path, None, rc="1", stderr="ConnectionError: no route to pypi")
+    assert result.returncode == 0
+    assert "could not run (offline?)" in result.stdout and "ConnectionError" in result.stdout
