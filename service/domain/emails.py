@@ -69,6 +69,12 @@ def queue_payment_action_required(member: Member, invoice_id: str, attempt_count
                          f"payment_action_required:{invoice_id}:{attempt_count}", confirm_url=confirm_url)
 
 
+def queue_first_payment_failed(member: Member, checkout_session_id: str, join_url: str) -> OutboxMessage | None:
+    """A bank debit for the first payment failed: nothing started, nothing charged; once per checkout."""
+    return _member_email(member, "first_payment_failed", "Your bank payment didn't go through",
+                         f"first_payment_failed:{checkout_session_id}", join_url=join_url)
+
+
 def queue_membership_ended(member: Member, ended_at: datetime) -> OutboxMessage | None:
     """The membership ended; once per member and end time."""
     return _member_email(member, "membership_ended", "Your membership has ended",

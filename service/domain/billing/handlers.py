@@ -67,6 +67,16 @@ def checkout_completed(d: Delivery) -> Member:
     return member
 
 
+def checkout_payment_failed(d: Delivery) -> Member:
+    """The bank debit that was to pay a completed Checkout Session failed
+    (checkout.session.async_payment_failed,
+    https://docs.stripe.com/payments/checkout/fulfill-orders#delayed-notification): the
+    subscription no longer grants anything; the reader is told, once, that nothing started."""
+    member = checkout_completed(d)
+    emails.queue_first_payment_failed(member, d.obj["id"], f"{current_app.config['BASE_URL']}/")
+    return member
+
+
 def checkout_expired(d: Delivery) -> Member:
     member = member_for(d.obj.get("customer"), d.obj.get("client_reference_id") or _metadata_member(d.obj))
     _note(member, d, f"checkout {d.obj['id']} expired unpaid")
@@ -145,6 +155,7 @@ def _note(member: Member, d: Delivery, detail: str, kind: ActivityKind = Activit
 HANDLERS: dict[str, Callable[[Delivery], Member]] = {
     "checkout.session.completed": checkout_completed,
     "checkout.session.async_payment_succeeded": checkout_completed,
+    "checkout.session.async_payment_failed": checkout_payment_failed,
     "checkout.session.expired": checkout_expired,
     "customer.subscription.created": subscription_changed,
     "customer.subscription.updated": subscription_changed,

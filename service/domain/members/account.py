@@ -73,7 +73,8 @@ def status_of(member: Member, now: datetime) -> Status:
 
 
 def _ended_at(member: Member, sub: Subscription | None) -> datetime | None:
-    if sub is not None and sub.status is not SubscriptionStatus.INCOMPLETE:
+    # A subscription whose first payment never arrived ended nothing: there was no membership.
+    if sub is not None and sub.status not in (SubscriptionStatus.INCOMPLETE, SubscriptionStatus.INCOMPLETE_EXPIRED):
         return sub.ended_at or sub.canceled_at or sub.current_period_end
     if member.comp_until is not None:
         return member.comp_until

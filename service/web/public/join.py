@@ -58,10 +58,12 @@ def success():
     this checkout sees whose membership it is: any other sees "confirmed" or "still
     confirming", nothing more."""
     session_id, now = request.args.get("session_id", ""), utcnow()
-    member = confirm_checkout(session_id, payments(), now) if SESSION_ID.match(session_id) else None
+    confirmed = confirm_checkout(session_id, payments(), now) if SESSION_ID.match(session_id) else None
+    member = confirmed.member if confirmed is not None else None
     welcomed = member is not None and has_access(member, now)
     mine = member is not None and session.get(JOINING_MEMBER) == member.id
     return render_template("join/success.html", member=member if mine else None, welcomed=welcomed,
+                           awaiting_bank=confirmed is not None and confirmed.awaiting_payment and not welcomed,
                            session_id=session_id if SESSION_ID.match(session_id) else None)
 
 

@@ -240,20 +240,30 @@ def test_a_bank_debit_that_fails_never_makes_a_member(client, db_session, reader
     events = _deliver(client, tap)
     [completed] = _of(reader, events, "checkout.session.completed")
     assert completed["data"]["object"]["payment_status"] == "unpaid"
-    client.get(f"/join/success?session_id={session['id']}")  # the reader lands back on the site
+    # The reader lands back on the site: told the bank payment takes days, not "a few seconds",
+    # and the page does not refresh itself for days.
+    landing = client.get(f"/join/success?session_id={session['id']}").get_data(as_text=True)
+    assert "Your bank payment is on its way" in landing and "few business days" in landing
+    assert 'http-equiv="refresh"' not in landing
     member = reader.member
     assert member.status is MemberStatus.PENDING
     assert not has_access(member, utcnow())
 
     sandbox.advance(days=2, seconds=60)  # the debit settles: it failed
     events = _deliver(client, tap)
-    assert len(_of(reader, events, "checkout.session.async_payment_failed")) == 1
+    failed = _of(reader, events, "checkout.session.async_payment_failed")
+    assert len(failed) == 1
     assert member.status in (MemberStatus.PENDING, MemberStatus.LAPSED)
     assert not has_access(member, utcnow())
     assert access_until(member) is None
     assert WELCOME_SUBJECT not in _subjects(reader)
     assert "Your membership has ended" not in _subjects(reader)  # they never were a member
+    deliver_all(client, failed)  # Stripe redelivers: still one email
+    assert _subjects(reader).count("Your bank payment didn't go through") == 1
     assert _on_digest(db_session, reader) is None
+    sign_in_as(client, member)
+    account = client.get("/account").get_data(as_text=True)
+    assert "Not a member yet" in account and "Membership ended" not in account
 
 
 def test_a_bank_debit_that_settles_makes_a_member(client, db_session, reader, tap, sandbox):
