@@ -92,11 +92,11 @@ def queue_list_email(newsletter: Newsletter, to: str, subject: str, text: str, h
                      *, dedupe_key: str | None = None) -> OutboxMessage | None:
     """An email sent as part of a list: carries List-Unsubscribe (RFC 2369) and one-click
     List-Unsubscribe-Post (RFC 8058) for this recipient and list, and an unsubscribe line."""
-    footer_text = f"\n\n--\nYou get this as a subscriber to {newsletter.name}. Unsubscribe: {unsubscribe_url(to, newsletter.slug)}\n"
-    footer_html = render_template("email/list_footer.html", newsletter=newsletter,
-                                  unsubscribe_url=unsubscribe_url(to, newsletter.slug))
+    page = unsubscribe_url(to, newsletter.slug)  # one subscription lookup and token for all three uses
+    footer_text = f"\n\n--\nYou get this as a subscriber to {newsletter.name}. Unsubscribe: {page}\n"
+    footer_html = render_template("email/list_footer.html", newsletter=newsletter, unsubscribe_url=page)
     email = Email(to=to, subject=subject, text=text + footer_text, html=(html + footer_html) if html else None,
-                  kind=f"list:{newsletter.slug}", list_unsubscribe=one_click_url(to, newsletter.slug))
+                  kind=f"list:{newsletter.slug}", list_unsubscribe=one_click_url(page))
     return _queue(email, f"email:{to}", dedupe_key)
 
 

@@ -99,9 +99,9 @@ def unsubscribe_url(email: str, slug: str) -> str:
     return f"{_base()}/newsletters/unsubscribe/{unsubscribe_token(email, slug)}"
 
 
-def one_click_url(email: str, slug: str) -> str:
-    """The RFC 8058 List-Unsubscribe-Post target (mailbox providers POST here)."""
-    return f"{_base()}/newsletters/unsubscribe/{unsubscribe_token(email, slug)}/one-click"
+def one_click_url(unsubscribe_page: str) -> str:
+    """The RFC 8058 List-Unsubscribe-Post target (mailbox providers POST here), beside the page."""
+    return f"{unsubscribe_page}/one-click"
 
 
 def confirm_url(email: str, slug: str) -> str:
