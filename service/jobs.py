@@ -112,7 +112,9 @@ def retry_events(now: datetime, gateway: StripeGateway, limit: int = 100, *, inc
     """Apply waiting events (failed and due again, or stored and never applied), each in its own
     transaction. Returns how many were tried."""
     waiting = inbox.waiting_events(now, include_not_due=include_not_due, received_after=received_after)
-    return run_each(waiting, lambda row: apply_event(row.stripe_event_id, gateway, now, row), limit=limit)
+    # run_each gives each claimed row its transaction and records a failure on it (run_one inside).
+    return run_each(waiting, lambda row: inbox.apply(row.stripe_event_id, gateway, now, row),
+                    on_failure=lambda row, exc: inbox.record_failure(row.stripe_event_id, exc, now), limit=limit)
 
 
 def revive_dead_events(now: datetime) -> int:
