@@ -50,14 +50,17 @@ class JoinOutcome:
     member_id: int | None
 
 
-def start_join(req: JoinRequest, gateway: StripeGateway, now: datetime, *, base_url: str) -> JoinOutcome:
+def start_join(req: JoinRequest, gateway: StripeGateway, now: datetime, *, base_url: str,
+               checked: Member | None = None) -> JoinOutcome:
     """Create or reuse the pending member, their Stripe customer and an open Checkout Session.
 
     Never changes the name of an existing member: anyone can type anyone's address.
+    `checked` is a member the caller has just found with no access and nothing Stripe could
+    charge (the signed-in reader): Stripe is not asked about them twice in one request.
     Raises the BillingError family when Stripe refuses or cannot be reached.
     """
     member = find_by_email(req.email)
-    if member is not None and (has_access(member, now) or live_billing(member, gateway, now)):
+    if member is not None and member is not checked and (has_access(member, now) or live_billing(member, gateway, now)):
         send_signin_email(member, now)
         log_event(logger, "join.already_member", member_id=member.id)
         return JoinOutcome(None, None)

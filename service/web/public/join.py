@@ -43,7 +43,7 @@ def join():
         form = JoinForm(active_plans()).load(request.form.to_dict())
     except ValidationError as exc:
         return render_join_form(request.form, exc.normalized_messages(), 422)
-    outcome = start_join(JoinRequest(**form), payments(), now, base_url=base_url)
+    outcome = start_join(JoinRequest(**form), payments(), now, base_url=base_url, checked=member)
     if outcome.checkout_url is None:
         return render_template("signin/check_inbox.html", email=form["email"], errors={})
     session[JOINING_MEMBER] = outcome.member_id
