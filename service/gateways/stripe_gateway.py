@@ -242,38 +242,32 @@ class StripeGateway:
             for invoice in self._v1.invoices.list({"customer": customer, "limit": 100}).auto_paging_iter():
                 yield _plain(invoice)
 
+    def _invoice_intents(self, invoice_id: str, status: Literal["open", "paid"]) -> Iterator[stripe.PaymentIntent]:
+        """The PaymentIntents behind an invoice's payments in a status, each with its latest charge
+        (an invoice names them in its invoice payments since API 2025-03-31)."""
+        for payment in self._v1.invoice_payments.list({"invoice": invoice_id, "status": status}).auto_paging_iter():
+            intent_id = payment.payment.payment_intent
+            if isinstance(intent_id, str):
+                yield self._v1.payment_intents.retrieve(intent_id, {"expand": ["latest_charge"]})
+
     def invoice_awaits_authentication(self, invoice_id: str) -> bool:
         """Whether the invoice's open payment waits for the cardholder to authenticate it
         (its PaymentIntent is `requires_action`), rather than having been declined."""
         with _translated():
-            for payment in self._v1.invoice_payments.list({"invoice": invoice_id, "status": "open"}).auto_paging_iter():
-                intent_id = payment.payment.payment_intent
-                if isinstance(intent_id, str) and self._v1.payment_intents.retrieve(intent_id).status == "requires_action":
-                    return True
-        return False
+            return any(intent.status == "requires_action" for intent in self._invoice_intents(invoice_id, "open"))
 
     def refund_invoice(self, invoice_id: str) -> list[Obj]:
-        """Refund whatever was paid on an invoice, through the PaymentIntents that paid it
-        (an invoice names them in its invoice payments since API 2025-03-31).
+        """Refund whatever was paid on an invoice, through the PaymentIntents that paid it.
 
         Cannot refund twice: each refund's idempotency key is the intent it refunds, so a
         retry replays the first refund, and after the key expires Stripe itself refuses
-        to refund more than was paid (an intent with nothing left is skipped).
+        to refund more than was paid (an intent whose charge is refunded is skipped).
         """
-        refunds = []
         with _translated():
-            for payment in self._v1.invoice_payments.list({"invoice": invoice_id, "status": "paid"}).auto_paging_iter():
-                intent_id = payment.payment.payment_intent
-                if not isinstance(intent_id, str):
-                    continue
-                charge = self._v1.payment_intents.retrieve(intent_id).latest_charge
-                charge_obj = self._v1.charges.retrieve(charge) if isinstance(charge, str) else None
-                if charge_obj is not None and charge_obj.refunded:
-                    continue
-                refunds.append(_plain(self._v1.refunds.create(
-                    {"payment_intent": intent_id, "reason": "duplicate"},
-                    self._opts(idempotency_key("refund", intent_id)))))
-        return refunds
+            return [_plain(self._v1.refunds.create({"payment_intent": intent.id, "reason": "duplicate"},
+                                                   self._opts(idempotency_key("refund", intent.id))))
+                    for intent in self._invoice_intents(invoice_id, "paid")
+                    if not getattr(intent.latest_charge, "refunded", False)]
 
     def retrieve_charge(self, charge_id: str) -> Obj:
         with _translated():
