@@ -34,7 +34,7 @@ from service.extensions import db
 from service.gateways import payments
 from service.gateways.stripe_gateway import StripeGateway
 from service.logs import log_event
-from service.models import InboxStatus, OutboxMessage, StripeEvent
+from service.models import InboxStatus, OutboxMessage
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -90,10 +90,9 @@ def _failed(item: T, exc: Exception, on_failure: Callable[[T, Exception], None] 
 # --- the webhook inbox ----------------------------------------------------------------
 
 
-def apply_event(stripe_event_id: str, gateway: StripeGateway, now: datetime,
-                row: StripeEvent | None = None) -> InboxStatus:
+def apply_event(stripe_event_id: str, gateway: StripeGateway, now: datetime) -> InboxStatus:
     """Apply one stored event in its own transaction; a failure is recorded (and committed) instead."""
-    status = run_one(lambda: inbox.apply(stripe_event_id, gateway, now, row),
+    status = run_one(lambda: inbox.apply(stripe_event_id, gateway, now),
                      lambda exc: inbox.record_failure(stripe_event_id, exc, now))
     return InboxStatus.FAILED if status is None else status
 
