@@ -69,9 +69,7 @@ def enqueue(topic: str, key: str, payload: dict[str, Any], dedupe_key: str | Non
     """
     if topic not in HANDLERS:
         raise ValueError(f"no outbox handler for topic {topic!r}")
-    if dedupe_key is not None and db.session.scalar(
-        select(OutboxMessage.id).where(OutboxMessage.dedupe_key == dedupe_key)
-    ):
+    if dedupe_key is not None and already_queued(dedupe_key):
         return None
     message = OutboxMessage(topic=topic, key=key, payload=payload, dedupe_key=dedupe_key,
                             next_attempt_at=now or utcnow())
