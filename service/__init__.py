@@ -11,6 +11,7 @@ from service.errors import register_error_handlers
 from service.extensions import init_extensions
 from service.gateways import init_gateways
 from service.logs import configure_logging
+from service.money import register_formatting
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -26,6 +27,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     init_gateways(app)
     register_blueprints(app)
     register_error_handlers(app)
+    register_formatting(app)
     register_cli(app)
     trust_proxies(app)
     return app

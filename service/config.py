@@ -10,6 +10,7 @@ import os
 import re
 import secrets
 from collections.abc import Mapping, Sequence
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
@@ -139,6 +140,46 @@ def _billing(env: _Env, production: bool, base_url: str) -> dict[str, Any]:
         "INBOX_MAX_ATTEMPTS": env.int("INBOX_MAX_ATTEMPTS", 12, minimum=1),
         "PAST_DUE_GRACE_DAYS": env.int("PAST_DUE_GRACE_DAYS", 7),
     }
+
+
+def _giving(env: _Env) -> dict[str, Any]:
+    """One-time gifts, fee cover, receipts and statements (DESIGN.md "Giving")."""
+    fee_percent = env.str("FEE_PERCENT", "2.9").strip()
+    try:
+        percent = Decimal(fee_percent)
+    except InvalidOperation:
+        raise ConfigError(f"FEE_PERCENT must be a percentage like 2.9, got {fee_percent!r}") from None
+    if not Decimal(0) <= percent < Decimal(50):
+        raise ConfigError(f"FEE_PERCENT must be at least 0 and under 50, got {fee_percent!r}")
+    suggested = env.str("GIVE_SUGGESTED_AMOUNTS", "1000,2500,5000,10000")
+    try:
+        amounts = [int(a) for a in suggested.split(",") if a.strip()]
+    except ValueError:
+        raise ConfigError("GIVE_SUGGESTED_AMOUNTS must be amounts in cents separated by commas, "
+                          f"like 1000,2500, got {suggested!r}") from None
+    month_price = env.str("ONE_TIME_MONTH_PRICE", "")
+    return {
+        # The monthly plan's amount when empty (resolved when a gift is made).
+        "ONE_TIME_MONTH_PRICE": _int("ONE_TIME_MONTH_PRICE", month_price, 1) if month_price.strip() else None,
+        "ONE_TIME_MAX_MONTHS": env.int("ONE_TIME_MAX_MONTHS", 12, minimum=1),
+        "GIVE_MIN_AMOUNT": env.int("GIVE_MIN_AMOUNT", 100, minimum=50),
+        "GIVE_SUGGESTED_AMOUNTS": amounts,
+        "FEE_PERCENT": percent,
+        "FEE_FIXED": env.int("FEE_FIXED", 30),
+        "RECEIPT_ORG_NAME": env.str("RECEIPT_ORG_NAME", "The Newsroom"),
+        "RECEIPT_TAX_ID": env.str("RECEIPT_TAX_ID", ""),
+        "RECEIPT_STATEMENT": env.str("RECEIPT_STATEMENT", "No goods or services were provided in exchange for "
+                                     "this contribution, other than the members' newsletter."),
+        "FISCAL_YEAR_START_MONTH": _month(env.int("FISCAL_YEAR_START_MONTH", 1, minimum=1)),
+        # A term membership's reminder goes out this many days before the term ends.
+        "TERM_REMINDER_DAYS": env.int("TERM_REMINDER_DAYS", 14, minimum=1),
+    }
+
+
+def _month(value: int) -> int:
+    if value > 12:
+        raise ConfigError(f"FISCAL_YEAR_START_MONTH must be a month from 1 to 12, got {value}")
+    return value
 
 
 def _mail_and_newsletters(env: _Env) -> dict[str, Any]:
@@ -296,6 +337,7 @@ def load_config(overrides: Mapping[str, Any] | None = None, environ: Mapping[str
     production, base_url = config["ENV"] == "production", config["BASE_URL"]
     config.update(_billing(env, production, base_url))
     config.update(_mail_and_newsletters(env))
+    config.update(_giving(env))
     config.update(_outbox(env))
     config.update(_security(env, production, base_url))
     config.update(_sign_in(env))

@@ -8,7 +8,7 @@ from typing import Any
 from service.db import utcnow
 from service.domain.staff.users import hasher
 from service.extensions import db
-from service.models import Interval, Member, MemberStatus, Plan, Role, StaffUser, Subscription, SubscriptionStatus
+from service.models import Contribution, ContributionKind, Interval, Member, MemberStatus, Plan, Role, StaffUser, Subscription, SubscriptionStatus
 
 _seq = itertools.count(1)
 STAFF_PASSWORD = "correct horse battery staple"
@@ -67,3 +67,20 @@ def make_staff(role: str | Role = Role.VIEWER, **fields: Any) -> StaffUser:
     db.session.add(user)
     db.session.flush()
     return user
+
+
+def make_contribution(member: Member, amount: int = 2500, currency: str = "usd", *,
+                      kind: ContributionKind = ContributionKind.ONE_TIME, paid_at: datetime | None = None,
+                      **fields: Any) -> Contribution:
+    """A recorded contribution with its receipt number, as the service numbers them."""
+    n = next(_seq)
+    values: dict[str, Any] = {"member_id": member.id, "kind": kind, "amount": amount, "currency": currency,
+                              "paid_at": paid_at or utcnow(), "attribution": {},
+                              "stripe_payment_intent_id": f"pi_test{n:06d}", "stripe_charge_id": f"ch_test{n:06d}"}
+    values.update(fields)
+    contribution = Contribution(**values)
+    db.session.add(contribution)
+    db.session.flush()
+    contribution.receipt_number = contribution.receipt_number or f"{contribution.paid_at.year}-{contribution.id:06d}"
+    db.session.flush()
+    return contribution

@@ -17,7 +17,7 @@ from service.domain.newsletter.lists import MEMBERS_LIST
 from service.domain.outbox import enqueue, handles
 from service.gateways import mailer
 from service.gateways.mail import Email
-from service.models import Member, Newsletter, OutboxMessage
+from service.models import Contribution, Member, Newsletter, OutboxMessage
 
 EMAIL_TOPIC = "email"
 
@@ -79,6 +79,40 @@ def queue_membership_ended(member: Member, ended_at: datetime) -> OutboxMessage 
     """The membership ended; once per member and end time."""
     return _member_email(member, "membership_ended", "Your membership has ended",
                          f"membership_ended:{member.id}:{int(ended_at.timestamp())}", ended_at=ended_at)
+
+
+def queue_receipt(member: Member, contribution: Contribution) -> OutboxMessage | None:
+    """The numbered receipt for a contribution, with the organisation's legal details; once per
+    contribution and refunded total, so a refund sends a corrected receipt."""
+    config = current_app.config
+    corrected = contribution.refunded_amount > 0
+    subject = (f"Corrected receipt {contribution.receipt_number}" if corrected
+               else f"Your receipt {contribution.receipt_number}: thank you")
+    return _member_email(member, "receipt", subject,
+                         f"receipt:{contribution.id}:{contribution.refunded_amount}", contribution=contribution,
+                         corrected=corrected, org_name=config["RECEIPT_ORG_NAME"], tax_id=config["RECEIPT_TAX_ID"],
+                         statement=config["RECEIPT_STATEMENT"])
+
+
+def queue_dedication_notice(member: Member, contribution: Contribution) -> OutboxMessage | None:
+    """Tell the person a gift's dedication names someone to notify; once per contribution. The
+    amount is not said; the donor's name only when the gift is not anonymous."""
+    if not contribution.dedication_notify_email:
+        return None
+    text, html = _render("dedication", member=member, contribution=contribution,
+                         org_name=current_app.config["RECEIPT_ORG_NAME"])
+    email = Email(to=contribution.dedication_notify_email, kind="dedication", text=text, html=html,
+                  subject=f"A gift to {current_app.config['RECEIPT_ORG_NAME']} "
+                          f"in {'memory' if contribution.dedication_type == 'memory' else 'honour'} "
+                          f"of {contribution.dedication_name}")
+    return _queue(email, f"email:member:{member.id}", f"dedication:{contribution.id}")
+
+
+def queue_term_reminder(member: Member) -> OutboxMessage | None:
+    """A term membership ends soon: the ways to carry on. Once per member and term end."""
+    assert member.term_until is not None
+    return _member_email(member, "term_reminder", "Your membership ends soon",
+                         f"term_reminder:{member.id}:{int(member.term_until.timestamp())}")
 
 
 def queue_confirmation(email: str, newsletter: Newsletter, *, dedupe_key: str) -> OutboxMessage | None:

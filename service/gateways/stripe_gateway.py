@@ -183,6 +183,29 @@ class StripeGateway:
         with _translated():
             return _plain(self._v1.checkout.sessions.create(params, self._opts(idempotency_key("checkout", key))))
 
+    def create_payment_checkout_session(self, *, member_id: int, customer_id: str, amount: int, currency: str,
+                                        product_name: str, metadata: dict[str, str], success_url: str,
+                                        cancel_url: str, key: str) -> Obj:
+        """A one-time (mode=payment) Checkout Session for the member's customer: a gift.
+
+        `metadata` goes on the session and on its PaymentIntent, so the charge, a refund and a
+        dispute all say what the payment was; `key` names the attempt.
+        """
+        meta = {"member_id": str(member_id), **metadata}
+        params: SessionCreateParams = {
+            "mode": "payment",
+            "customer": customer_id,
+            "client_reference_id": str(member_id),
+            "metadata": meta,
+            "payment_intent_data": {"metadata": meta, "description": product_name},
+            "line_items": [{"price_data": {"currency": currency, "unit_amount": amount,
+                                           "product_data": {"name": product_name}}, "quantity": 1}],
+            "success_url": success_url,
+            "cancel_url": cancel_url,
+        }
+        with _translated():
+            return _plain(self._v1.checkout.sessions.create(params, self._opts(idempotency_key("checkout", key))))
+
     def retrieve_checkout_session(self, session_id: str) -> Obj:
         with _translated():
             return _plain(self._v1.checkout.sessions.retrieve(session_id))
@@ -249,6 +272,35 @@ class StripeGateway:
             intent_id = payment.payment.payment_intent
             if isinstance(intent_id, str):
                 yield self._v1.payment_intents.retrieve(intent_id, {"expand": ["latest_charge"]})
+
+    def payment_details(self, intent_id: str) -> Obj:
+        """What Stripe says about a payment: its PaymentIntent and charge ids, and the fee, net and
+        exchange rate of the charge's balance transaction (empty while a bank debit settles)."""
+        with _translated():
+            intent = self._v1.payment_intents.retrieve(intent_id, {"expand": ["latest_charge.balance_transaction"]})
+        charge = intent.latest_charge
+        txn = getattr(charge, "balance_transaction", None) if charge is not None and not isinstance(charge, str) else None
+        details: Obj = {"payment_intent": intent.id, "status": intent.status,
+                        "charge": charge if isinstance(charge, str) or charge is None else charge.id}
+        if txn is not None and not isinstance(txn, str):
+            details.update(fee=txn.fee, net=txn.net, settlement_currency=txn.currency,
+                           exchange_rate=None if txn.exchange_rate is None else str(txn.exchange_rate))
+        return details
+
+    def invoice_payment_intent(self, invoice_id: str) -> str | None:
+        """The PaymentIntent that paid an invoice (from its invoice payments), or None."""
+        with _translated():
+            for payment in self._v1.invoice_payments.list({"invoice": invoice_id, "status": "paid"}).auto_paging_iter():
+                if isinstance(payment.payment.payment_intent, str):
+                    return payment.payment.payment_intent
+        return None
+
+    def invoice_for_payment_intent(self, intent_id: str) -> str | None:
+        """The invoice a PaymentIntent paid, if any (a refund names only the payment)."""
+        with _translated():
+            found = self._v1.invoice_payments.list({"payment": {"type": "payment_intent", "payment_intent": intent_id},
+                                                    "limit": 1})
+        return found.data[0].invoice if found.data and isinstance(found.data[0].invoice, str) else None
 
     def invoice_awaits_authentication(self, invoice_id: str) -> bool:
         """Whether the invoice's open payment waits for the cardholder to authenticate it

@@ -1,6 +1,7 @@
 """All models, imported here so that metadata and Alembic see every table."""
 from service.models.email_change import EmailChange
 from service.models.events import InboxStatus, OutboxMessage, OutboxStatus, StripeEvent
+from service.models.giving import ATTRIBUTION_KEYS, Contribution, ContributionKind, DedicationType, Statement
 from service.models.member import ActivityKind, Member, MemberActivity, MemberStatus, normalize_email
 from service.models.newsletter import (
     ConsentAction,
@@ -24,6 +25,11 @@ from service.models.subscriptions import (
 )
 
 __all__ = [
+    "ATTRIBUTION_KEYS",
+    "Contribution",
+    "ContributionKind",
+    "DedicationType",
+    "Statement",
     "ActivityKind",
     "ApiToken",
     "AuditEntry",

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
@@ -56,6 +56,14 @@ class Member(Base):
     status_changed_at: Mapped[datetime] = mapped_column(default=utcnow)
     comp_since: Mapped[datetime | None]
     comp_until: Mapped[datetime | None]
+    # A term membership bought with a one-time gift: access from since until until, no subscription.
+    term_since: Mapped[datetime | None]
+    term_until: Mapped[datetime | None] = mapped_column(index=True)
+    # When the "your membership ends soon" reminder went out for the current term.
+    term_reminded_at: Mapped[datetime | None]
+    # What brought the reader: the attribution of their first and of their latest checkout.
+    first_touch: Mapped[dict[str, Any] | None]
+    latest_touch: Mapped[dict[str, Any] | None]
     stripe_customer_id: Mapped[str | None] = mapped_column(String(255), unique=True)
     # When billing state was last read from Stripe, so staff can see how fresh it is.
     billing_synced_at: Mapped[datetime | None]
@@ -97,6 +105,8 @@ class ActivityKind(enum.StrEnum):
     NOTE = "note"
     SIGNIN_SENT = "signin_sent"  # a sign-in link staff emailed on the reader's behalf
     EMAIL_CHANGED = "email_changed"  # an email change requested, confirmed, overridden or cancelled
+    CONTRIBUTED = "contributed"  # a payment recorded as a contribution (or refunded, or disputed)
+    TERM_GRANTED = "term_granted"  # a one-time gift bought months of membership
 
 
 class MemberActivity(Base):

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
@@ -10,16 +11,21 @@ from service.db import Base, utcnow
 
 
 class CheckoutAttempt(Base):
-    """One Checkout Session created from the join form, so a double submit with the same
-    plan and amount reuses it instead of opening a second one."""
+    """One Checkout Session created from the join or give form, so a double submit with the same
+    plan and amount reuses it instead of opening a second one. A gift's attempt keeps what the
+    form said (fee cover, dedication, anonymity, attribution) for the contribution it becomes."""
 
     __tablename__ = "checkout_attempts"
     __table_args__ = (Index("ix_checkout_attempts_member_created", "member_id", "created_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
-    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id"))
+    plan_id: Mapped[int | None] = mapped_column(ForeignKey("plans.id"))
+    # "membership" (a subscription checkout), "one_time" or "gift_purchase" (mode=payment).
+    kind: Mapped[str] = mapped_column(String(20), default="membership", server_default="membership")
     amount: Mapped[int] = mapped_column(Integer)
+    fee_covered: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    details: Mapped[dict[str, Any] | None]
     currency: Mapped[str] = mapped_column(String(3))
     stripe_checkout_session_id: Mapped[str] = mapped_column(String(255), unique=True)
     url: Mapped[str] = mapped_column(String(2000))

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -96,6 +96,8 @@ class Subscription(Base):
     pause_resumes_at: Mapped[datetime | None]
     canceled_at: Mapped[datetime | None]
     ended_at: Mapped[datetime | None]
+    # The campaign and utm_* parameters the join carried (from the subscription's metadata).
+    attribution: Mapped[dict[str, Any] | None]
     # Stripe's own creation time of the subscription, to order a member's subscriptions.
     stripe_created_at: Mapped[datetime]
     # When this row was last read from Stripe; an older snapshot never overwrites it.

@@ -7,7 +7,7 @@ intent privately on the invoice (`_payment_intent`) and shows it here.
 """
 from ..api import endpoint
 from ..listing import PAGING, page, render
-from ..wire import choice, reject_unknown, string
+from ..wire import StripeError, choice, reject_unknown, string
 
 STATUSES = ("canceled", "open", "paid")
 
@@ -32,8 +32,22 @@ def invoice_payment(invoice: dict) -> dict | None:
 
 @endpoint("/invoice_payments")
 def list_(sb, params):
-    reject_unknown(params, PAGING | {"invoice", "status"})
+    reject_unknown(params, PAGING | {"invoice", "status", "payment"})
     invoice_id, status = string(params, "invoice"), choice(params, "status", STATUSES)
+    intent_id = _payment_filter(params)
     invoices = [i for i in sb.store.all("invoice") if invoice_id in (None, i["id"])]
-    found = [p for p in map(invoice_payment, invoices) if p is not None and status in (None, p["status"])]
+    found = [p for p in map(invoice_payment, invoices) if p is not None and status in (None, p["status"])
+             and intent_id in (None, p["payment"]["payment_intent"])]
     return render(sb, page(found, params, "/v1/invoice_payments"), params)
+
+
+def _payment_filter(params) -> str | None:
+    """`payment[type]=payment_intent&payment[payment_intent]=pi_...` (InvoicePaymentListParamsPayment)."""
+    payment = params.get("payment")
+    if payment is None:
+        return None
+    if not isinstance(payment, dict):
+        raise StripeError("Invalid payment: must be a hash", param="payment")
+    reject_unknown(payment, {"type", "payment_intent", "payment_record"}, "payment")
+    choice(payment, "type", ("payment_intent", "payment_record"), label="payment[type]")
+    return string(payment, "payment_intent")

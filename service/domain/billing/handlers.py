@@ -19,6 +19,7 @@ from sqlalchemy import select
 from service.domain import emails
 from service.domain.billing import sync as billing
 from service.domain.billing.sync import NotOurs, member_for, stripe_id
+from service.domain.giving import contributions
 from service.extensions import db
 from service.gateways.stripe_gateway import StripeGateway
 from service.models import ActivityKind, IssueKind, Member, MemberActivity, MemberStatus, Subscription
@@ -60,10 +61,14 @@ def _sync_subscription_by_id(member: Member, subscription_id: str, d: Delivery) 
 
 
 def checkout_completed(d: Delivery) -> Member:
+    """A subscription checkout: sync its subscription. A one-time payment (a gift): record the
+    contribution once it is paid (a bank debit pays later: async_payment_succeeded)."""
     member = member_for(d.obj.get("customer"), d.obj.get("client_reference_id") or _metadata_member(d.obj))
     session = d.gateway.retrieve_checkout_session(d.obj["id"])
     if session.get("status") == "complete" and session.get("subscription"):
         _sync_subscription_by_id(member, stripe_id(session["subscription"]), d)  # type: ignore[arg-type]
+    if session.get("mode") == "payment":
+        contributions.record_checkout_payment(member, session, d.gateway, d.now, cause=d.cause)
     return member
 
 
@@ -97,6 +102,7 @@ def _apply_invoice(d: Delivery) -> tuple[Member, Obj]:
     if subscription_id:
         _sync_subscription_by_id(member, subscription_id, d)
     billing.sync_invoice(member, invoice, d.now)
+    contributions.record_invoice(member, invoice, d.gateway, d.now, cause=d.cause)
     return member, invoice
 
 
@@ -133,6 +139,7 @@ def charge_refunded(d: Delivery) -> Member:
                          amount=charge.get("amount_refunded"), currency=charge.get("currency"),
                          detail=f"refunded {charge.get('amount_refunded')} of {charge.get('amount')}")
     _note(member, d, f"charge {charge['id']} refunded", kind=ActivityKind.FLAGGED)
+    contributions.apply_refund(member, charge, d.gateway, d.now, cause=d.cause)
     return member
 
 
@@ -143,6 +150,16 @@ def dispute_created(d: Delivery) -> Member:
                          amount=d.obj.get("amount"), currency=d.obj.get("currency"),
                          detail=f"dispute on {charge['id']}: {d.obj.get('reason') or 'no reason given'}")
     _note(member, d, f"payment {charge['id']} disputed", kind=ActivityKind.FLAGGED)
+    contributions.apply_dispute(member, d.obj, charge, d.gateway, d.now, cause=d.cause)
+    return member
+
+
+def dispute_closed(d: Delivery) -> Member:
+    """A won dispute gives the contribution back its amount; a lost one keeps it out."""
+    charge = d.gateway.retrieve_charge(stripe_id(d.obj["charge"]))  # type: ignore[arg-type]
+    member = member_for(charge.get("customer"), _metadata_member(charge))
+    contributions.apply_dispute(member, d.obj, charge, d.gateway, d.now, cause=d.cause)
+    _note(member, d, f"dispute on {charge['id']} closed: {d.obj.get('status')}")
     return member
 
 
@@ -167,6 +184,7 @@ HANDLERS: dict[str, Callable[[Delivery], Member]] = {
     "invoice.payment_action_required": invoice_payment_action_required,
     "charge.refunded": charge_refunded,
     "charge.dispute.created": dispute_created,
+    "charge.dispute.closed": dispute_closed,
 }
 
 __all__ = ["HANDLERS", "Delivery", "NotOurs"]

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import or_, select
 
 from service.domain import emails
+from service.domain.giving.attribution import from_metadata
 from service.domain.members.access import LIVE
 from service.domain.members.status import locked_where, refresh_status
 from service.extensions import db
@@ -112,17 +113,18 @@ def sync_subscription(member: Member, sub: Obj, now: datetime, *, cause: Cause) 
     row.canceled_at = ts(sub.get("canceled_at"))
     row.ended_at = ts(sub.get("ended_at"))
     row.stripe_created_at = ts(sub["created"])  # type: ignore[assignment]
+    row.attribution = from_metadata(sub.get("metadata")) or row.attribution
     row.synced_at = now
     member.billing_synced_at = now
     if member.stripe_customer_id is None:
         member.stripe_customer_id = stripe_id(sub["customer"])
     db.session.flush()
     _flag_duplicates(member, now, cause)
-    _settle_status(member, now, cause)
+    settle_status(member, now, cause)
     return row
 
 
-def _settle_status(member: Member, now: datetime, cause: Cause) -> None:
+def settle_status(member: Member, now: datetime, cause: Cause) -> None:
     """Recompute the status; a change brings the emails that go with it."""
     old = member.status
     if not refresh_status(member, now, stripe_event_id=cause.stripe_event_id, staff_user_id=cause.staff_user_id,

@@ -5,7 +5,8 @@ DESIGN.md's status table:
 
     pending   joined, no completed payment yet                  no access
     active    a subscription active or trialing (also while      access (until the period
-              cancel_at_period_end, until the period ends)       ends when cancelling)
+              cancel_at_period_end, until the period ends),      ends when cancelling,
+              or a paid term (a one-time gift)                   or the term ends)
     past_due  renewal failed, Stripe retrying                    access for the grace period
     lapsed    subscription canceled, unpaid, incomplete_expired  no access
               or paused
@@ -76,6 +77,15 @@ def comp_active(member: Member, now: datetime) -> bool:
     return member.comp_since is not None and (member.comp_until is None or now < member.comp_until)
 
 
+def term_active(member: Member, now: datetime) -> bool:
+    """A term membership bought with a one-time gift is running."""
+    return member.term_until is not None and member.term_since is not None and member.term_since <= now < member.term_until
+
+
+def _sub_grants(sub: Subscription | None, now: datetime) -> bool:
+    return sub is not None and sub.status in GRANTING and not _period_over(sub, now)
+
+
 def ends_at(sub: Subscription) -> datetime | None:
     """When a subscription set to cancel stops granting access: its `cancel_at` date (renewals
     before it go on), or the period end when cancelling at period end. None while it renews."""
@@ -93,14 +103,14 @@ def derive_status(member: Member, now: datetime) -> MemberStatus:
     """The status a member should have, from their subscriptions and any comp."""
     sub = primary_subscription(member.subscriptions)
     from_sub = MEMBER_STATUS_FOR[sub.status] if sub is not None else MemberStatus.PENDING
-    if from_sub is MemberStatus.ACTIVE and sub is not None and not _period_over(sub, now):
+    if _sub_grants(sub, now) or term_active(member, now):
         return MemberStatus.ACTIVE
     if comp_active(member, now):
         return MemberStatus.COMPED
     if from_sub is MemberStatus.ACTIVE:  # cancelled and the period is over
         return MemberStatus.LAPSED
-    if from_sub is MemberStatus.PENDING and member.comp_since is not None:
-        return MemberStatus.LAPSED  # a comp that ended
+    if from_sub is MemberStatus.PENDING and (member.comp_since is not None or member.term_since is not None):
+        return MemberStatus.LAPSED  # a comp or a term that ended
     return from_sub
 
 
@@ -108,7 +118,13 @@ def access_until(member: Member, *, grace_days: int | None = None) -> datetime |
     """When access ends if nothing changes; None when there is no access or no end."""
     if member.status is MemberStatus.ACTIVE:
         sub = primary_subscription(member.subscriptions)
-        return (ends_at(sub) or sub.current_period_end) if sub is not None else None
+        if sub is not None and sub.status in GRANTING:
+            until = ends_at(sub) or sub.current_period_end
+            # A term bought while a cancelled subscription runs out carries on after it.
+            if until is not None and ends_at(sub) is not None and member.term_until is not None:
+                return max(until, member.term_until)
+            return until
+        return member.term_until
     if member.status is MemberStatus.PAST_DUE:
         return member.status_changed_at + grace_period(grace_days)
     if member.status is MemberStatus.COMPED:
@@ -116,13 +132,24 @@ def access_until(member: Member, *, grace_days: int | None = None) -> datetime |
     return None
 
 
+def access_source(member: Member, now: datetime) -> str | None:
+    """What gives the member access now: "subscription", "term", "comp", or None."""
+    if not has_access(member, now):
+        return None
+    if member.status is MemberStatus.PAST_DUE or _sub_grants(primary_subscription(member.subscriptions), now):
+        return "subscription"
+    if term_active(member, now):
+        return "term"
+    return "comp" if comp_active(member, now) else None
+
+
 def has_access(member: Member, now: datetime, *, grace_days: int | None = None) -> bool:
     """Whether the member may read members-only content and get the members' digest now."""
     match member.status:
         case MemberStatus.ACTIVE:
-            # A running comp still counts once a cancelled subscription's period is over.
+            # A running comp or term still counts once a cancelled subscription's period is over.
             sub = primary_subscription(member.subscriptions)
-            return (sub is not None and not _period_over(sub, now)) or comp_active(member, now)
+            return _sub_grants(sub, now) or term_active(member, now) or comp_active(member, now)
         case MemberStatus.PAST_DUE:
             return now < member.status_changed_at + grace_period(grace_days)
         case MemberStatus.COMPED:
