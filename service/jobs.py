@@ -29,7 +29,7 @@ from service.db import utcnow
 from service.domain import outbox
 from service.domain.billing import inbox
 from service.domain.billing import reconcile as reconciling
-from service.domain.members.expiry import expire_ended_access
+from service.domain.members.expiry import expire_ended_access, remind_terms_ending
 from service.extensions import db
 from service.gateways import payments
 from service.gateways.stripe_gateway import StripeGateway
@@ -198,6 +198,13 @@ def expire_access(now: datetime) -> int:
     return changed
 
 
+def remind_terms(now: datetime) -> int:
+    """Term memberships ending soon get their reminder; one transaction for the batch."""
+    reminded = remind_terms_ending(now)
+    db.session.commit()
+    return reminded
+
+
 def purge_outbox(now: datetime) -> int:
     purged = outbox.purge_delivered(now)
     db.session.commit()
@@ -208,6 +215,7 @@ JOBS: dict[str, Job] = {
     "inbox": retry_inbox,
     "outbox": deliver_due_outbox,
     "newsletter_access": expire_access,
+    "term_reminders": remind_terms,
     "outbox_retention": purge_outbox,
 }
 

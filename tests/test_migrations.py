@@ -69,3 +69,34 @@ def test_downgrade_to_base_and_upgrade_again(scratch_url, database_url):
 
     command.upgrade(config, "head")
     assert tables_and_seeds(scratch_url) == (set(Base.metadata.tables), 3, 2)
+
+
+def test_the_giving_migration_turns_every_paid_invoice_into_a_contribution(scratch_url):
+    """History starts complete: paid invoices from before the giving migration become membership
+    contributions with receipt numbers; unpaid and zero invoices do not."""
+    config = alembic_config(scratch_url)
+    command.upgrade(config, "7c1e2f0a9b34")  # the revision before giving
+    engine = make_engine(scratch_url)
+    try:
+        with engine.begin() as conn:
+            member_id = conn.execute(text(
+                "INSERT INTO members (email, name, status, status_changed_at, session_version, created_at, updated_at) "
+                "VALUES ('old@example.org', 'Old Member', 'active', :t, 0, :t, :t) RETURNING id"),
+                {"t": "2025-03-01 10:00:00+00:00"}).scalar_one()
+            for invoice_id, status, paid, paid_at in (("in_paid_1", "paid", 500, "2025-03-01 10:00:00+00:00"),
+                                                      ("in_paid_2", "paid", 500, "2025-04-01 10:00:00+00:00"),
+                                                      ("in_open", "open", 0, None), ("in_trial", "paid", 0, None)):
+                conn.execute(text(
+                    "INSERT INTO invoices (member_id, stripe_invoice_id, status, amount_due, amount_paid, currency, "
+                    "attempt_count, stripe_created_at, paid_at, synced_at) VALUES (:m, :i, :s, 500, :p, 'usd', 1, "
+                    "'2025-03-01 09:00:00+00:00', :pa, '2025-03-01 09:00:00+00:00')"),
+                    {"m": member_id, "i": invoice_id, "s": status, "p": paid, "pa": paid_at})
+        command.upgrade(config, "head")
+        with engine.connect() as conn:
+            rows = conn.execute(text("SELECT stripe_invoice_id, kind, amount, currency, receipt_number, member_id "
+                                     "FROM contributions ORDER BY id")).all()
+    finally:
+        engine.dispose()
+    assert [(r[0], r[1], r[2], r[3], r[5]) for r in rows] == [("in_paid_1", "membership", 500, "usd", member_id),
+                                                              ("in_paid_2", "membership", 500, "usd", member_id)]
+    assert [r[4] for r in rows] == ["2025-000001", "2025-000002"]

@@ -164,18 +164,20 @@ class StripeGateway:
     # --- checkout -----------------------------------------------------------
 
     def create_checkout_session(self, *, member_id: int, customer_id: str, line_item: Obj, success_url: str,
-                                cancel_url: str, key: str) -> Obj:
+                                cancel_url: str, key: str, metadata: dict[str, str] | None = None) -> Obj:
         """A subscription Checkout Session for the member's customer.
 
         `line_item` is {"price": id} or {"price_data": {...}} (pay what you want);
-        `success_url` should carry {CHECKOUT_SESSION_ID}; `key` names the attempt.
+        `success_url` should carry {CHECKOUT_SESSION_ID}; `key` names the attempt; `metadata`
+        (attribution) goes on the session and on the subscription, so every renewal carries it.
         """
+        meta = {"member_id": str(member_id), **(metadata or {})}
         params: SessionCreateParams = {
             "mode": "subscription",
             "customer": customer_id,
             "client_reference_id": str(member_id),
-            "metadata": {"member_id": str(member_id)},
-            "subscription_data": {"metadata": {"member_id": str(member_id)}},
+            "metadata": meta,
+            "subscription_data": {"metadata": meta},
             "line_items": [cast("SessionCreateParamsLineItem", {**line_item, "quantity": 1})],
             "success_url": success_url,
             "cancel_url": cancel_url,

@@ -18,6 +18,7 @@ from service.models import Member, StaffUser
 from service.web.account import bp as account_bp
 from service.web.api import bp as api_bp
 from service.web.ops import bp as ops_bp
+from service.web.public.give import bp as give_bp
 from service.web.public.home import bp as home_bp
 from service.web.public.join import bp as join_bp
 from service.web.public.newsletters import bp as newsletters_bp
@@ -47,6 +48,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(newsletters_bp)
     app.register_blueprint(webhooks_bp)
     app.register_blueprint(join_bp)
+    app.register_blueprint(give_bp)
     app.register_blueprint(staff_bp)
     app.register_blueprint(home_bp)
     app.register_blueprint(signin_bp)

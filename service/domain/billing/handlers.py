@@ -20,6 +20,7 @@ from service.domain import emails
 from service.domain.billing import sync as billing
 from service.domain.billing.sync import NotOurs, member_for, stripe_id
 from service.domain.giving import contributions
+from service.domain.giving.attribution import checkout_attribution, touch
 from service.extensions import db
 from service.gateways.stripe_gateway import StripeGateway
 from service.models import ActivityKind, IssueKind, Member, MemberActivity, MemberStatus, Subscription
@@ -67,6 +68,7 @@ def checkout_completed(d: Delivery) -> Member:
     session = d.gateway.retrieve_checkout_session(d.obj["id"])
     if session.get("status") == "complete" and session.get("subscription"):
         _sync_subscription_by_id(member, stripe_id(session["subscription"]), d)  # type: ignore[arg-type]
+        touch(member, checkout_attribution(session), d.now)
     if session.get("mode") == "payment":
         contributions.record_checkout_payment(member, session, d.gateway, d.now, cause=d.cause)
     return member

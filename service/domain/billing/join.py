@@ -11,7 +11,7 @@ whether an address belongs to a member.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 
 from service.domain.billing.plans import sync_plan
 from service.domain.billing.sync import Cause, stripe_id, sync_subscription, ts
+from service.domain.giving.attribution import to_metadata
 from service.domain.members.access import LIVE, has_access
 from service.domain.members.signin import send_signin_email
 from service.domain.members.status import find_by_email, lock_member
@@ -40,6 +41,8 @@ class JoinRequest:
     name: str
     plan: Plan
     amount: int  # minor units; the plan's own amount unless it is pay what you want
+    # utm_* / campaign / referral from the landing URL (giving.attribution.clean).
+    attribution: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -64,12 +67,13 @@ def start_join(req: JoinRequest, gateway: StripeGateway, now: datetime, *, base_
         send_signin_email(member, now)
         log_event(logger, "join.already_member", member_id=member.id)
         return JoinOutcome(None, None)
-    member = lock_member(member.id if member is not None else _new_member(req, now).id)
+    member = lock_member(member.id if member is not None else new_member(req.email, req.name, now, source="join form").id)
     assert member is not None  # just created or found, and members are never deleted mid-request
     customer = gateway.ensure_customer(member_id=member.id, email=member.email, name=member.name,
                                        customer_id=member.stripe_customer_id)
     member.stripe_customer_id = customer["id"]
-    attempt = _open_attempt(member, req, gateway, now) or _new_attempt(member, req, gateway, now, base_url)
+    same = (CheckoutAttempt.kind == "membership", CheckoutAttempt.plan_id == req.plan.id, CheckoutAttempt.amount == req.amount)
+    attempt = open_attempt(member, gateway, now, *same) or _new_attempt(member, req, gateway, now, base_url)
     return JoinOutcome(attempt.url, member.id)
 
 
@@ -102,29 +106,28 @@ def live_billing(member: Member, gateway: StripeGateway, now: datetime) -> bool:
     return bool(live)
 
 
-def _new_member(req: JoinRequest, now: datetime) -> Member:
+def new_member(email: str, name: str, now: datetime, *, source: str) -> Member:
     """A pending member; if the same address was inserted concurrently, that one."""
     try:
         with db.session.begin_nested():
-            member = Member(email=req.email, name=req.name.strip(), created_at=now, status_changed_at=now)
+            member = Member(email=email, name=name.strip(), created_at=now, status_changed_at=now)
             db.session.add(member)
             db.session.flush()
     except IntegrityError:
-        found = find_by_email(req.email)
+        found = find_by_email(email)
         assert found is not None
         return found
-    db.session.add(MemberActivity(member_id=member.id, kind=ActivityKind.JOINED, detail="join form",
-                                  created_at=now))
-    log_event(logger, "member.created", member_id=member.id, source="join form")
+    db.session.add(MemberActivity(member_id=member.id, kind=ActivityKind.JOINED, detail=source, created_at=now))
+    log_event(logger, "member.created", member_id=member.id, source=source)
     return member
 
 
-def _open_attempt(member: Member, req: JoinRequest, gateway: StripeGateway, now: datetime) -> CheckoutAttempt | None:
-    """The newest attempt with the same plan and amount whose session Stripe still has open."""
+def open_attempt(member: Member, gateway: StripeGateway, now: datetime, *same: Any) -> CheckoutAttempt | None:
+    """The member's newest attempt matching `same` (conditions on CheckoutAttempt: the same plan and
+    amount, the same gift) whose session Stripe still has open: a double submit reuses it."""
     attempt = db.session.scalars(
         select(CheckoutAttempt)
-        .where(CheckoutAttempt.member_id == member.id, CheckoutAttempt.plan_id == req.plan.id,
-               CheckoutAttempt.amount == req.amount, CheckoutAttempt.expires_at > now,
+        .where(CheckoutAttempt.member_id == member.id, *same, CheckoutAttempt.expires_at > now,
                CheckoutAttempt.created_at > now - REUSE_WITHIN)
         .order_by(CheckoutAttempt.id.desc()).limit(1)
     ).first()
@@ -162,9 +165,10 @@ def _new_attempt(member: Member, req: JoinRequest, gateway: StripeGateway, now: 
         member_id=member.id, customer_id=member.stripe_customer_id or "", key=key,
         line_item=line_item(req.plan, req.amount, gateway),
         success_url=f"{base_url}/join/success?session_id={{CHECKOUT_SESSION_ID}}",
-        cancel_url=f"{base_url}/join/cancelled",
+        cancel_url=f"{base_url}/join/cancelled", metadata=to_metadata(req.attribution),
     )
     attempt = CheckoutAttempt(member_id=member.id, plan_id=req.plan.id, amount=req.amount, currency=req.plan.currency,
+                              details={"attribution": req.attribution} if req.attribution else None,
                               stripe_checkout_session_id=session["id"], url=session["url"],
                               expires_at=ts(session.get("expires_at")) or now + REUSE_WITHIN, created_at=now)
     db.session.add(attempt)

@@ -14,7 +14,10 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from service.models import ATTRIBUTION_KEYS, Member
+from sqlalchemy import select
+
+from service.extensions import db
+from service.models import ATTRIBUTION_KEYS, CheckoutAttempt, Member
 
 MAX_LENGTH = 100
 # Letters, digits and the punctuation campaign tools use; no control characters or markup.
@@ -57,3 +60,10 @@ def touch(member: Member, attribution: Mapping[str, str], now: datetime) -> None
     if member.first_touch is None:
         member.first_touch = stamped
     member.latest_touch = stamped
+
+
+def checkout_attribution(session: Mapping[str, Any]) -> dict[str, str]:
+    """What a Checkout Session's landing carried: from our checkout attempt, else its metadata."""
+    details = db.session.scalar(select(CheckoutAttempt.details)
+                                .where(CheckoutAttempt.stripe_checkout_session_id == session["id"]))
+    return clean((details or {}).get("attribution") or {}) or from_metadata(session.get("metadata"))

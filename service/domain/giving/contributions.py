@@ -17,7 +17,7 @@ from sqlalchemy import select
 from service.domain import emails
 from service.domain.billing.sync import Cause, invoice_subscription_id, settle_status, stripe_id, ts
 from service.domain.giving.amounts import term_months
-from service.domain.giving.attribution import campaign_of, from_metadata, touch
+from service.domain.giving.attribution import campaign_of, checkout_attribution, touch
 from service.domain.members.terms import grant_term, pays_by_subscription, shorten_term
 from service.extensions import db
 from service.gateways.stripe_gateway import StripeGateway
@@ -77,7 +77,7 @@ def record_checkout_payment(member: Member, session: Obj, gateway: StripeGateway
     attempt = db.session.scalar(select(CheckoutAttempt).where(CheckoutAttempt.stripe_checkout_session_id == session["id"]))
     metadata = session.get("metadata") or {}
     details: dict[str, Any] = (attempt.details if attempt is not None else None) or {}
-    attribution = details.get("attribution") or from_metadata(metadata)
+    attribution = checkout_attribution(session)
     kind = ContributionKind(attempt.kind if attempt is not None else metadata.get("kind", ContributionKind.ONE_TIME))
     dedication = details.get("dedication") or {}
     contribution = Contribution(

@@ -4,10 +4,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Blueprint, render_template
+from flask import Blueprint, render_template, request
 
 from service.domain.billing.plans import active_plans
-from service.schemas.join import money
+from service.domain.giving.attribution import clean
+from service.schemas.join import dollars_to_cents, money
 from service.web.public.readers import signed_in_member
 
 bp = Blueprint("home", __name__)
@@ -23,10 +24,24 @@ def render_join_form(form: Mapping[str, Any] | None = None, errors: Mapping[str,
     if form.get("plan") not in codes:
         form["plan"] = PRESELECTED_PLAN if PRESELECTED_PLAN in codes else (plans[0].code if plans else "")
     page = render_template("home.html", plans=plans, form=form, errors=dict(errors or {}), money=money,
-                           member=signed_in_member())
+                           member=signed_in_member(), attribution=clean(form))
     return page, status
+
+
+def _prefill(args: Mapping[str, str]) -> dict[str, Any]:
+    """What a link selects: /?plan=yearly-50 a plan, /?amount=10 a pay-what-you-want amount (at or
+    above its minimum). A value that names nothing is ignored, so a mistyped link still works."""
+    plans = {p.code: p for p in active_plans()}
+    form: dict[str, Any] = dict(clean(args))
+    if args.get("plan") in plans:
+        form["plan"] = args["plan"]
+    cents = dollars_to_cents(args.get("amount", "")) if args.get("amount") else None
+    flexible = next((p for p in plans.values() if p.pay_what_you_want), None)
+    if cents is not None and flexible is not None and flexible.min_amount <= cents and form.get("plan") in (None, flexible.code):
+        form.update(plan=flexible.code, amount=args["amount"].strip())
+    return form
 
 
 @bp.get("/")
 def index():
-    return render_join_form()
+    return render_join_form(_prefill(request.args))

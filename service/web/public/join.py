@@ -10,6 +10,7 @@ from service.db import utcnow
 from service.domain.billing.checkout import confirm_checkout
 from service.domain.billing.join import JoinRequest, live_billing, start_join
 from service.domain.billing.plans import active_plans
+from service.domain.giving.attribution import clean
 from service.domain.members.access import has_access
 from service.domain.members.account import portal_url
 from service.extensions import limiter
@@ -43,7 +44,8 @@ def join():
         form = JoinForm(active_plans()).load(request.form.to_dict())
     except ValidationError as exc:
         return render_join_form(request.form, exc.normalized_messages(), 422)
-    outcome = start_join(JoinRequest(**form), payments(), now, base_url=base_url, checked=member)
+    outcome = start_join(JoinRequest(**form, attribution=clean(request.form)), payments(), now, base_url=base_url,
+                         checked=member)
     if outcome.checkout_url is None:
         return render_template("signin/check_inbox.html", email=form["email"], errors={})
     session[JOINING_MEMBER] = outcome.member_id

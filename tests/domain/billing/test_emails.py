@@ -1,6 +1,8 @@
 """The emails membership changes send, received by a real SMTP server."""
 from __future__ import annotations
 
+import re
+
 from typing import Any
 
 import pytest
@@ -24,7 +26,10 @@ def test_welcome_once_on_first_activation(client, db_session, reader, tap, smtp)
     events = tap.new()
     deliver_all(client, events)
     deliver_all(client, events)
-    assert subjects(smtp, reader.member.email) == ["Welcome, and thank you for becoming a member"]
+    # Delivered twice, sent once each: the welcome, and the first payment's receipt.
+    welcome, receipt = sorted(subjects(smtp, reader.member.email))
+    assert welcome == "Welcome, and thank you for becoming a member"
+    assert re.fullmatch(r"Your receipt \d{4}-\d{6}: thank you", receipt)
 
 
 def test_payment_failed_once_per_attempt_then_ended(client, db_session, reader, tap, sandbox, smtp):

@@ -9,6 +9,8 @@ The Stripe document each journey relies on is cited in its docstring; the sandbo
 """
 from __future__ import annotations
 
+import re
+
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urljoin
@@ -44,6 +46,8 @@ AUTH_ALWAYS = "4000 0027 6000 3184"  # asks for authentication on every payment,
 BANK_OK, BANK_FAILS = "000123456789", "000222222227"
 CONFIRM_SUBJECT = "Please confirm your membership payment"
 WELCOME_SUBJECT = "Welcome, and thank you for becoming a member"
+# Every paid invoice is a contribution with a numbered receipt email.
+RECEIPT_SUBJECT = "Your receipt: thank you"
 
 
 # --- helpers ---------------------------------------------------------------------------
@@ -71,7 +75,8 @@ def _invoice_row(db_session, invoice_id: str) -> Invoice:
 
 
 def _subjects(reader: Reader) -> list[str]:
-    return [e["subject"] for e in emails_to(reader.member.email)]
+    """Subjects in the order sent, receipt numbers left out ("Your receipt: thank you")."""
+    return [re.sub(r"^Your receipt \S+:", "Your receipt:", e["subject"]) for e in emails_to(reader.member.email)]
 
 
 def _stripe_subscriptions(reader: Reader) -> list[dict[str, Any]]:
@@ -137,7 +142,7 @@ def test_3d_secure_at_checkout_completed_makes_a_member(client, db_session, read
     assert has_access(member, utcnow())
     row = _row(db_session, reader)
     assert (row.status, row.plan.code, row.amount) == (SubscriptionStatus.ACTIVE, "monthly-5", 500)
-    assert _subjects(reader) == [WELCOME_SUBJECT]
+    assert sorted(_subjects(reader)) == [WELCOME_SUBJECT, RECEIPT_SUBJECT]
     assert len(_stripe_subscriptions(reader)) == 1
 
 
@@ -283,7 +288,7 @@ def test_a_bank_debit_that_settles_makes_a_member(client, db_session, reader, ta
     assert has_access(reader.member, utcnow())
     row = _row(db_session, reader)
     assert (row.status, row.amount) == (SubscriptionStatus.ACTIVE, 500)
-    assert _subjects(reader) == [WELCOME_SUBJECT]
+    assert sorted(_subjects(reader)) == [WELCOME_SUBJECT, RECEIPT_SUBJECT]
     assert _on_digest(db_session, reader) is ListStatus.SUBSCRIBED
 
 
@@ -325,7 +330,8 @@ def test_a_trial_gives_access_then_converts_into_the_first_charge(client, db_ses
     first_charge = reader.gateway.retrieve_subscription(sub["id"])["latest_invoice"]
     invoice = _invoice_row(db_session, first_charge)
     assert (invoice.status, invoice.amount_paid, invoice.billing_reason) == (InvoiceStatus.PAID, 500, "subscription_cycle")
-    assert _subjects(reader) == [WELCOME_SUBJECT]
+    # The trial's $0 invoice is no contribution; the first charge is, with its receipt.
+    assert _subjects(reader) == [WELCOME_SUBJECT, RECEIPT_SUBJECT]
     assert len(_stripe_subscriptions(reader)) == 1
 
 
@@ -441,7 +447,8 @@ def test_a_renewal_draft_then_the_charge_an_hour_later(client, db_session, reade
     assert (invoice.status, invoice.amount_paid, invoice.billing_reason) == (InvoiceStatus.PAID, 500, "subscription_cycle")
     assert invoice_subscription_id(reader.gateway.retrieve_invoice(draft["id"])) == sub["id"]
     assert _row(db_session, reader).current_period_end > _at(_period_end(sub))
-    assert _subjects(reader) == emails_before == [WELCOME_SUBJECT]
+    assert emails_before == [WELCOME_SUBJECT, RECEIPT_SUBJECT]
+    assert _subjects(reader) == [*emails_before, RECEIPT_SUBJECT]  # the renewal's receipt, nothing else
 
 
 # --- 8. a cancellation set for a date after the current period --------------------------------
