@@ -19,8 +19,8 @@ still carry it: it is purged with every delivered outbox message after
 OUTBOX_RETENTION_DAYS.
 
 What stays, as tax and accounting law require: subscriptions, invoices,
-billing issues, the member row itself (status, dates, Stripe ids), and the
-timeline of status changes.
+contributions (without a dedication's notify address), billing issues, the
+member row itself (status, dates, Stripe ids), and the timeline of status changes.
 """
 from __future__ import annotations
 
@@ -46,8 +46,10 @@ from service.logs import log_event
 from service.models import (
     ActivityKind,
     AuditEntry,
+    CheckoutAttempt,
     ConsentRecord,
     ConsentSource,
+    Contribution,
     EmailChange,
     ListStatus,
     ListSubscription,
@@ -127,6 +129,10 @@ def _scrub_rows(member: Member, placeholder: str) -> None:
     db.session.execute(delete(SigninToken).where(SigninToken.member_id == member.id))
     # Requested email changes hold the address staff typed: gone with the rest.
     db.session.execute(delete(EmailChange).where(EmailChange.member_id == member.id))
+    # Contributions stay (they are the accounts), without the address a dedication was to notify;
+    # what the give form said (dedication, attribution) goes with the checkout attempts' details.
+    db.session.execute(update(Contribution).where(Contribution.member_id == member.id).values(dedication_notify_email=None))
+    db.session.execute(update(CheckoutAttempt).where(CheckoutAttempt.member_id == member.id).values(details=None))
     emails_to_them = (OutboxMessage.topic == EMAIL_TOPIC) & (OutboxMessage.key == f"email:member:{member.id}")
     db.session.execute(delete(OutboxMessage).where(emails_to_them, OutboxMessage.status != OutboxStatus.DELIVERED))
     db.session.execute(update(OutboxMessage).where(emails_to_them).values(payload={"erased": True}))

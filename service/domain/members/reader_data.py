@@ -14,12 +14,15 @@ from service.models import (
     CheckoutAttempt,
     ConsentRecord,
     ConsentSource,
+    Contribution,
+    EmailChange,
     Invoice,
     ListStatus,
     Member,
     MemberActivity,
     Newsletter,
     SigninToken,
+    Statement,
 )
 
 
@@ -90,6 +93,9 @@ def export(member: Member, now: datetime) -> dict[str, Any]:
         "member": _row(member),
         "subscriptions": [_row(s) for s in member.subscriptions],
         "invoices": [_row(i) for i in by_member(Invoice)],
+        "contributions": [_row(c) for c in by_member(Contribution)],
+        "statements": [_row(s) for s in by_member(Statement)],
+        "email_changes": [_row(e) for e in by_member(EmailChange)],
         "activity": [_row(a) for a in by_member(MemberActivity)],
         "newsletters": [{"list": c.newsletter.slug, "name": c.newsletter.name,
                          "status": str(c.status) if c.status else None} for c in newsletter_choices(member)],

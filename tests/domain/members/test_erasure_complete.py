@@ -26,8 +26,17 @@ from service.domain.newsletter.provider_sync import SYNC_TOPIC
 from service.domain.newsletter.subscriptions import resubscribe
 from service.domain.outbox import deliver, purge_delivered
 from service.domain.staff.actions import edit_member
-from service.models import ConsentSource, OutboxMessage, OutboxStatus, SigninToken, StripeEvent
-from tests.factories import make_staff
+from service.models import (
+    CheckoutAttempt,
+    ConsentSource,
+    Contribution,
+    DedicationType,
+    OutboxMessage,
+    OutboxStatus,
+    SigninToken,
+    StripeEvent,
+)
+from tests.factories import make_contribution, make_staff
 
 
 @pytest.fixture(scope="module")
@@ -71,6 +80,13 @@ def test_no_trace_of_the_address_in_any_table_after_erasure(db_session, paying):
     # A support user asked to move the membership to a new address; it was never confirmed.
     requested = "ada.new.address@example.org"
     edit_member(member.id, make_staff("support"), gateway, utcnow(), email=requested, name=member.name)
+    # A gift they made in someone's memory, asking us to tell that person's family.
+    notified = "family.of.someone@example.org"
+    make_contribution(member, 2500, dedication_type=DedicationType.MEMORY, dedication_name="Someone",
+                      dedication_notify_email=notified)
+    db_session.add(CheckoutAttempt(member_id=member.id, kind="one_time", amount=2500, currency="usd",
+                                   stripe_checkout_session_id="cs_gift_erase", url="http://sandbox/x",
+                                   expires_at=utcnow(), details={"dedication": {"notify_email": notified}}))
     db_session.add_all([
         OutboxMessage(topic=SYNC_TOPIC, key=f"list:9:{email}", status=OutboxStatus.DEAD,
                       payload={"list": "daily-headlines", "email": email, "status": "subscribed"}),
@@ -94,6 +110,9 @@ def test_no_trace_of_the_address_in_any_table_after_erasure(db_session, paying):
     assert db_session.scalar(select(func.count()).select_from(SigninToken)
                              .where(SigninToken.member_id == member.id)) == 0
     assert _traces(db_session, requested) == []  # the pending email change went with the rest
+    assert _traces(db_session, notified) == []  # and the address the gift's dedication named
+    assert db_session.scalar(select(func.count()).select_from(Contribution)
+                             .where(Contribution.member_id == member.id)) == 1  # the accounts stay
     untouched = db_session.scalar(select(StripeEvent).where(StripeEvent.stripe_event_id == "evt_erase_all_4"))
     assert untouched.payload["data"]["object"]["email"] == "other@example.org"
 

@@ -155,4 +155,4 @@ def test_download_my_data(client, db_session, paid):
     assert any(c["source"] == "membership" for c in data["consent_records"])
     assert len(data["checkout_attempts"]) == 1
     assert "code_hash" not in answer.get_data(as_text=True)
-    assert set(data) >= {"invoices", "signin_tokens"}
+    assert set(data) >= {"invoices", "signin_tokens", "contributions", "statements", "email_changes"}
