@@ -9,6 +9,7 @@ from flask import Flask
 
 from service import create_app
 from service.cli.base import MembershipGroup
+from service.cli.contributions import contributions_group
 from service.cli.database import alembic_config, db_group
 from service.cli.events import events_group, reconcile_command
 from service.cli.members import members_group
@@ -16,12 +17,14 @@ from service.cli.newsletters import newsletters_group
 from service.cli.plans import plans_group
 from service.cli.serve import serve
 from service.cli.staff import staff_group, token_group
+from service.cli.statements import statements_group
 from service.cli.worker import outbox_group, worker
 from service.config import ConfigError
 
 COMMANDS: tuple[click.Command, ...] = (
     db_group, serve, plans_group, staff_group, token_group, events_group, reconcile_command,
     worker, outbox_group, newsletters_group, members_group,
+    contributions_group, statements_group,
 )
 __all__ = ["alembic_config", "main", "register_cli"]
 

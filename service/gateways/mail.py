@@ -10,6 +10,7 @@ RFC 8058 unsubscribe headers) so every message is built the same way.
 """
 from __future__ import annotations
 
+import base64
 import logging
 import smtplib
 import ssl
@@ -40,6 +41,7 @@ class Email:
 
     `list_unsubscribe` (an https URL accepting RFC 8058 one-click POSTs) marks a
     list email: the message then carries List-Unsubscribe and List-Unsubscribe-Post.
+    `attachments` are files sent with it (see `attachment`): the email stays plain JSON in the outbox.
     """
 
     to: str
@@ -50,17 +52,23 @@ class Email:
     list_unsubscribe: str | None = None
     list_unsubscribe_mailto: str | None = None
     headers: dict[str, str] = field(default_factory=dict)
+    attachments: list[dict[str, str]] = field(default_factory=list)
 
     def to_payload(self) -> dict[str, Any]:
-        return {k: v for k, v in asdict(self).items() if v not in (None, {})}
+        return {k: v for k, v in asdict(self).items() if v not in (None, {}, [])}
 
     @classmethod
     def from_payload(cls, payload: dict[str, Any]) -> Email:
         return cls(**payload)
 
 
+def attachment(filename: str, content_type: str, data: bytes) -> dict[str, str]:
+    """A file for `Email.attachments`: its name, MIME type and content (base64, so it fits in JSON)."""
+    return {"filename": filename, "content_type": content_type, "data": base64.b64encode(data).decode("ascii")}
+
+
 def build_message(email: Email, sender: str) -> EmailMessage:
-    """The message as sent: From, To, Subject, text part and optional HTML alternative."""
+    """The message as sent: From, To, Subject, text part, optional HTML alternative, then any attachments."""
     msg = EmailMessage()
     msg["From"] = sender
     msg["To"] = email.to
@@ -78,6 +86,9 @@ def build_message(email: Email, sender: str) -> EmailMessage:
     msg.set_content(email.text)
     if email.html:
         msg.add_alternative(email.html, subtype="html")
+    for file in email.attachments:
+        maintype, _, subtype = file["content_type"].partition("/")
+        msg.add_attachment(base64.b64decode(file["data"]), maintype=maintype, subtype=subtype, filename=file["filename"])
     return msg
 
 

@@ -1,13 +1,14 @@
 """The member as the JSON API shows it, and the queries that find members."""
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from marshmallow import RAISE, Schema, fields, validate
 
 from service.db import utcnow
-from service.domain.members.access import access_until, has_access, primary_subscription
-from service.models import Member, MemberStatus
+from service.domain.members.access import access_source, access_until, has_access, primary_subscription
+from service.models import ATTRIBUTION_KEYS, Member, MemberStatus
 from service.schemas import cursor_field, day_field, text_field
 
 MAX_PAGE = 100
@@ -35,6 +36,40 @@ class NewsletterOut(Schema):
     )
 
 
+class TouchOut(Schema):
+    """The attribution of one checkout (DESIGN.md "Attribution") and when it happened."""
+
+    utm_source = fields.String(required=True, allow_none=True)
+    utm_medium = fields.String(required=True, allow_none=True)
+    utm_campaign = fields.String(required=True, allow_none=True)
+    utm_content = fields.String(required=True, allow_none=True)
+    utm_term = fields.String(required=True, allow_none=True)
+    campaign = fields.String(required=True, allow_none=True)
+    referral = fields.String(required=True, allow_none=True)
+    at = fields.String(required=True, allow_none=True, metadata={"format": "date-time"})
+
+
+class MemberAttributionOut(Schema):
+    """What brought the member: their first checkout's attribution (kept forever) and their latest."""
+
+    first_touch = fields.Nested(TouchOut, required=True, allow_none=True)
+    latest_touch = fields.Nested(TouchOut, required=True, allow_none=True)
+
+
+def _touch(stored: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A stored touch with every key present (null when absent) and its time in UTC."""
+    if not stored:
+        return None
+    at = None
+    if isinstance(stored.get("at"), str):
+        try:
+            when = datetime.fromisoformat(stored["at"])
+            at = (when if when.tzinfo else when.replace(tzinfo=UTC)).astimezone(UTC).isoformat()
+        except (ValueError, OverflowError):  # not a time we wrote: leave it out
+            at = None
+    return {**{key: stored.get(key) for key in ATTRIBUTION_KEYS}, "at": at}
+
+
 class MemberOut(Schema):
     """A member as staff and integrations see them (DESIGN.md's public contract).
 
@@ -56,6 +91,16 @@ class MemberOut(Schema):
     newsletters = fields.Method("get_newsletters", required=True, metadata={"schema": NewsletterOut, "many": True})
     created_at = fields.AwareDateTime(required=True)
     updated_at = fields.AwareDateTime(required=True)
+    access_source = fields.Method("get_access_source", required=True, allow_none=True, metadata={
+        "type": "string", "enum": ["subscription", "term", "comp", None],
+        "description": "What gives access now: a subscription, a term bought with a one-time gift, a staff comp; null without access"})
+    attribution = fields.Method("get_attribution", required=True, metadata={"schema": MemberAttributionOut})
+
+    def get_access_source(self, member: Member) -> str | None:
+        return access_source(member, utcnow())
+
+    def get_attribution(self, member: Member) -> dict[str, Any]:
+        return {"first_touch": _touch(member.first_touch), "latest_touch": _touch(member.latest_touch)}
 
     def get_has_access(self, member: Member) -> bool:
         return has_access(member, utcnow())

@@ -151,6 +151,38 @@ class WebhookHealthOut(Schema):
     outbox_dead = fields.Integer(required=True)
 
 
+class KindFiguresOut(Schema):
+    currency = Str(required=True)
+    kind = Str(required=True)
+    count = fields.Integer(required=True)
+    amount = fields.Integer(required=True, metadata={"description": "Minor units, fee cover included"})
+    net = fields.Integer(required=True, metadata={"description": "Minor units after refunds and lost disputes"})
+
+
+class CampaignRevenueOut(Schema):
+    campaign = Str(required=True)
+    currency = Str(required=True)
+    contributions = fields.Integer(required=True)
+    net = fields.Integer(required=True, metadata={"description": "Minor units after refunds and lost disputes"})
+
+
+class CampaignJoinsOut(Schema):
+    campaign = Str(required=True)
+    joins = fields.Integer(required=True, metadata={"description": "Members who joined with it as their first touch"})
+
+
+class GivingOut(Schema):
+    """Contributions by currency and kind (this calendar month; the twelve months to date, this one
+    included), and the top campaigns over those twelve months: by net revenue per currency, and by joins."""
+
+    month_start = When(required=True)
+    year_start = When(required=True)
+    month = fields.List(fields.Nested(KindFiguresOut), required=True)
+    year = fields.List(fields.Nested(KindFiguresOut), required=True)
+    campaigns_by_revenue = fields.List(fields.Nested(CampaignRevenueOut), required=True)
+    campaigns_by_joins = fields.List(fields.Nested(CampaignJoinsOut), required=True)
+
+
 class StatsOut(Schema):
     """The dashboard's figures."""
 
@@ -161,3 +193,4 @@ class StatsOut(Schema):
     past_due = fields.List(fields.Nested(BriefMemberOut), required=True)
     comps_ending = fields.List(fields.Nested(BriefMemberOut), required=True)
     webhooks = fields.Nested(WebhookHealthOut, required=True)
+    giving = fields.Nested(GivingOut, required=True)

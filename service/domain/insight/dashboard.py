@@ -12,6 +12,7 @@ from fractions import Fraction
 
 from sqlalchemy import func, select
 
+from service.domain.insight.contributions import GivingFigures, giving_figures
 from service.domain.members.access import GRANTING
 from service.extensions import db
 from service.models import (
@@ -56,6 +57,7 @@ class Dashboard:
     past_due: list[Member]
     past_due_count: int
     comps_ending: list[Member]
+    giving: GivingFigures  # contributions this month and over twelve, campaigns by revenue and joins
     webhooks: dict[str, object] = field(default_factory=dict)
 
 
@@ -136,5 +138,6 @@ def load(now: datetime, *, listed: int = 10) -> Dashboard:
         past_due=list(db.session.scalars(past_due.order_by(Member.status_changed_at).limit(listed))),
         past_due_count=_count(select(func.count()).select_from(past_due.subquery())),
         comps_ending=list(db.session.scalars(comps.limit(listed))),
+        giving=giving_figures(now),
         webhooks=webhook_health(),
     )

@@ -9,6 +9,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 
+from service.domain.insight.contributions import ContributionFilter, Totals, history, totals
 from service.domain.members.access import access_until, has_access, primary_subscription
 from service.errors import NotFound
 from service.extensions import db
@@ -16,6 +17,7 @@ from service.models import (
     ActivityKind,
     BillingIssue,
     ConsentRecord,
+    Contribution,
     Invoice,
     ListSubscription,
     Member,
@@ -51,6 +53,8 @@ class MemberPage:
     lists: list[ListSubscription]
     consents: list[ConsentRecord]
     events: list[StripeEvent]
+    contributions: list[Contribution]  # newest first, up to contributions.HISTORY_LIMIT
+    giving_totals: dict[str, Totals]  # per currency, over every contribution
 
 
 def explain(member: Member, now: datetime) -> tuple[str, bool, datetime | None]:
@@ -95,6 +99,7 @@ def load(member_id: int, now: datetime) -> MemberPage:
                                          .order_by(ConsentRecord.created_at.desc()).limit(100))),
         events=list(db.session.scalars(select(StripeEvent).where(StripeEvent.member_id == member.id)
                                        .order_by(StripeEvent.received_at.desc()).limit(EVENTS_LIMIT))),
+        contributions=history(member.id), giving_totals=totals(ContributionFilter(member_id=member.id)),
     )
 
 

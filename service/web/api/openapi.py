@@ -7,7 +7,15 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import jsonify
 
-from service.schemas.member import MemberListOut, MemberOut, MemberQuery, NewsletterOut, PlanOut, SubscriptionOut
+from service.schemas.contribution import (
+    ContributionAttributionOut,
+    ContributionListOut,
+    ContributionOut,
+    ContributionQuery,
+    DedicationOut,
+    StripeIdsOut,
+)
+from service.schemas.member import MemberAttributionOut, MemberListOut, MemberOut, MemberQuery, NewsletterOut, PlanOut, SubscriptionOut
 from service.schemas.newsletter import SubscriberListOut, SubscriberQuery
 from service.schemas.staff_api import AuditListOut, AuditQuery, MemberDetailOut, StatsOut
 from service.web.api.base import bp
@@ -54,7 +62,7 @@ def build_spec() -> dict[str, Any]:
     spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
     spec.components.schema("Error", _ERROR)
     for name, schema in (("Plan", PlanOut), ("Subscription", SubscriptionOut), ("Newsletter", NewsletterOut),
-                         ("Member", MemberOut), ("MemberList", MemberListOut)):
+                         ("MemberAttribution", MemberAttributionOut), ("Member", MemberOut), ("MemberList", MemberListOut)):
         spec.components.schema(name, schema=schema)
     security: list[dict[str, list[str]]] = [{"bearer": []}]
     spec.path(path="/api/v1/members", operations={"get": {
@@ -79,7 +87,30 @@ def build_spec() -> dict[str, Any]:
     }})
     _newsletter_paths(spec, security)
     _console_paths(spec, security)
+    _contribution_paths(spec, security)
     return spec.to_dict()
+
+
+def _contribution_paths(spec: APISpec, security: list[dict[str, list[str]]]) -> None:
+    """Contributions: a page of JSON, or every match as CSV (same filters)."""
+    for name, schema in (("ContributionAttribution", ContributionAttributionOut), ("Dedication", DedicationOut),
+                         ("StripeIds", StripeIdsOut), ("Contribution", ContributionOut),
+                         ("ContributionList", ContributionListOut)):
+        spec.components.schema(name, schema=schema)
+    spec.path(path="/api/v1/contributions", operations={"get": {
+        "summary": "Find contributions, newest paid first", "operationId": "listContributions", "security": security,
+        "parameters": [{"in": "query", "schema": ContributionQuery}],
+        "responses": {"200": {"description": "A page of contributions",
+                              "content": {"application/json": {"schema": "ContributionList"}}}, **_errors(400, 401, 403)},
+    }})
+    spec.path(path="/api/v1/contributions.csv", operations={"get": {
+        "summary": "Every matching contribution as CSV, for the accountant", "operationId": "exportContributions",
+        "security": security, "parameters": [{"in": "query", "schema": ContributionQuery(exclude=("limit", "cursor"))}],
+        "responses": {"200": {"description": "CSV: receipt_number, paid_at, member_id, email, name, anonymous, kind, "
+                                             "currency, amount, fee_covered, refunded, disputed, net (amounts in major "
+                                             "units, e.g. 25.00), campaign, Stripe ids",
+                              "content": {"text/csv": {"schema": {"type": "string"}}}}, **_errors(400, 401, 403)},
+    }})
 
 
 def _console_paths(spec: APISpec, security: list[dict[str, list[str]]]) -> None:

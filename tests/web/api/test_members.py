@@ -1,7 +1,7 @@
 """`GET /api/v1/members` and `/api/v1/members/<id>`: the contract's shape, filters, paging and refusals."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -12,7 +12,8 @@ from service.models import ListStatus, ListSubscription, MemberStatus, Newslette
 from tests.factories import make_member, make_staff, make_subscription
 
 CONTRACT_KEYS = {"id", "email", "name", "status", "has_access", "access_until", "plan", "subscription",
-                 "stripe_customer_id", "newsletters", "created_at", "updated_at"}
+                 "stripe_customer_id", "newsletters", "created_at", "updated_at", "access_source", "attribution"}
+TOUCH_KEYS = {"utm_source", "utm_medium", "utm_campaign", "utm_content", "utm_term", "campaign", "referral", "at"}
 
 
 @pytest.fixture
@@ -66,6 +67,35 @@ def test_a_member_without_a_subscription_has_nulls_not_missing_keys(client, head
     assert (body["status"], body["has_access"], body["access_until"]) == ("pending", False, None)
     assert (body["plan"], body["subscription"], body["stripe_customer_id"], body["newsletters"]) == (
         None, None, None, [])
+    assert body["access_source"] is None
+    assert body["attribution"] == {"first_touch": None, "latest_touch": None}
+
+
+# --- what gives access, and what brought the member ----------------------------------------
+
+
+def test_access_source_names_what_gives_access(client, headers, ada, db_session):
+    now = utcnow()
+    term = make_member(status=MemberStatus.ACTIVE, term_since=now - timedelta(days=3), term_until=now + timedelta(days=60))
+    comped = make_member(status=MemberStatus.COMPED, comp_since=now - timedelta(days=1))
+    ended = make_member(status=MemberStatus.LAPSED, term_since=now - timedelta(days=90), term_until=now - timedelta(days=1))
+    sources = {m.id: client.get(f"/api/v1/members/{m.id}", headers=headers).get_json()["access_source"]
+               for m in (ada, term, comped, ended)}
+    assert sources == {ada.id: "subscription", term.id: "term", comped.id: "comp", ended.id: None}
+    listed = client.get("/api/v1/members?status=comped", headers=headers).get_json()["data"]
+    assert {m["id"]: m["access_source"] for m in listed}[comped.id] == "comp"
+
+
+def test_attribution_shows_first_and_latest_touch_with_every_key(client, headers, db_session):
+    member = make_member(first_touch={"utm_source": "newsletter", "campaign": "spring", "at": "2026-03-01T09:30:00+00:00"},
+                         latest_touch={"utm_campaign": "autumn", "referral": "friend42", "at": "2026-09-02T10:00:00+00:00"})
+    body = client.get(f"/api/v1/members/{member.id}", headers=headers).get_json()
+    first, latest = body["attribution"]["first_touch"], body["attribution"]["latest_touch"]
+    assert set(body["attribution"]) == {"first_touch", "latest_touch"}
+    assert set(first) == set(latest) == TOUCH_KEYS
+    assert (first["utm_source"], first["campaign"], first["utm_medium"]) == ("newsletter", "spring", None)
+    assert (latest["utm_campaign"], latest["referral"], latest["campaign"]) == ("autumn", "friend42", None)
+    assert utc(first["at"]) == datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
 
 
 def test_an_unknown_member_is_a_json_404(client, headers):

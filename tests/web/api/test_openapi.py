@@ -119,6 +119,7 @@ def test_the_member_schema_is_the_contract(doc):
                                                           "cancel_at_period_end"}
     assert set(schemas["Newsletter"]["properties"]) == {"slug", "status"}
     assert set(schemas["MemberList"]["properties"]) == {"data", "has_more", "next_cursor"}
+    assert set(schemas["MemberAttribution"]["properties"]) == {"first_touch", "latest_touch"}
 
 
 # --- real responses against it ------------------------------------------------------------
@@ -127,7 +128,8 @@ def test_the_member_schema_is_the_contract(doc):
 VALID_MEMBER = {"id": 1, "email": "a@example.org", "name": "", "status": "pending", "has_access": False,
                 "access_until": None, "plan": None, "subscription": None, "stripe_customer_id": None,
                 "newsletters": [], "created_at": "2026-01-01T00:00:00+00:00",
-                "updated_at": "2026-01-01T00:00:00+00:00"}
+                "updated_at": "2026-01-01T00:00:00+00:00", "access_source": None,
+                "attribution": {"first_touch": None, "latest_touch": None}}
 
 
 @pytest.mark.parametrize(
@@ -139,6 +141,8 @@ VALID_MEMBER = {"id": 1, "email": "a@example.org", "name": "", "status": "pendin
         ({"created_at": "2026-01-01T00:00:00"}, "has no offset"),
         ({"email": None}, "does not allow null"),
         ({"newsletters": [{"slug": "x"}]}, "required keys missing"),
+        ({"access_source": "gift"}, "not in"),
+        ({"attribution": {"first_touch": None}}, "required keys missing"),
     ],
 )
 def test_the_checker_rejects_what_the_schema_forbids(doc, change, complaint):
@@ -155,7 +159,9 @@ def test_member_responses_satisfy_the_documented_schemas(client, api_token, doc,
     make_subscription(paying, cancel_at_period_end=True)
     dunning = make_member(status=MemberStatus.PAST_DUE, name="Dunning Reader")
     make_subscription(dunning, SubscriptionStatus.PAST_DUE)
-    comped = make_member(status=MemberStatus.COMPED, comp_since=utcnow() - timedelta(days=1))
+    comped = make_member(status=MemberStatus.COMPED, comp_since=utcnow() - timedelta(days=1),
+                         first_touch={"campaign": "spring", "at": "2026-03-01T09:00:00+00:00"},
+                         latest_touch={"utm_source": "radio", "at": "2026-04-01T09:00:00"})
     bare = make_member()
 
     for member in (paying, dunning, comped, bare):
