@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: help install lock migrate run test test-sqlite screenshots clean
+.PHONY: help install lock migrate run test test-sqlite translations screenshots clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -39,6 +39,23 @@ test: install ## Run the whole suite on SQLite, then on PostgreSQL
 
 test-sqlite: install ## Run the suite on SQLite only (quick)
 	$(PY) -m pytest
+
+# The languages with a catalog besides English (the source). Add one with `make translations CATALOGS="fr ar es"`,
+# translate its new messages/messages.po, and list it in LANGUAGES. The compiled .mo files are committed, so a
+# fresh clone runs translated without this step; tests/test_translations.py fails when a catalog lags behind.
+CATALOGS ?= fr ar
+BABEL := $(VENV)/bin/pybabel
+
+translations: install ## Extract the reader pages' and emails' texts into service/translations/*/messages.po, then compile them
+	@pot=$$(mktemp) && trap 'rm -f "$$pot"' EXIT && \
+	$(BABEL) -q extract -F babel.cfg -k lazy_gettext -c TRANSLATORS: --add-location=file --width=100 \
+	  --project=membership --version=$$($(PY) -c 'import importlib.metadata as m; print(m.version("membership"))') \
+	  -o "$$pot" service && \
+	for lang in $(CATALOGS); do \
+	  $(BABEL) -q update --init-missing --no-fuzzy-matching --ignore-obsolete --ignore-pot-creation-date --width=100 \
+	    -i "$$pot" -d service/translations -l $$lang || exit 1; \
+	done
+	$(BABEL) compile --statistics -d service/translations
 
 screenshots: install ## Drive Chromium through join, checkout and account; write docs/screenshots/*.png
 	$(PY) scripts/screenshots.py

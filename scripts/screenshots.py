@@ -4,7 +4,8 @@
 
 Runs the service on a temporary SQLite database with the Stripe sandbox (nothing to
 configure, no network), joins with the $5 plan, pays with the test card, signs in by the
-emailed link and writes join.png, checkout.png and account.png.
+emailed link and writes join.png, checkout.png and account.png; then the join page in French and
+in Arabic (right to left): join-fr.png, join-ar.png.
 """
 from __future__ import annotations
 
@@ -53,6 +54,10 @@ def shoot(out: Path) -> list[Path]:
             sign_in_by_email(page, live, "ada@example.org")
             expect(page.locator(".status")).to_contain_text("Member, renews on")
             saved.append(_save(page, out / "account.png"))
+            for lang, name in (("fr", "Françoise Dupont"), ("ar", "ليلى حسن")):
+                page.goto(f"{live.url}/?lang={lang}")
+                page.locator("#name").fill(name)
+                saved.append(_save(page, out / f"join-{lang}.png"))
             return saved
         finally:
             context.close()

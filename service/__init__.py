@@ -19,12 +19,14 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     # lower layer (`import service.models` in migrations and scripts) loads neither.
     from service.cli import register_cli  # noqa: PLC0415 - keeps `import service.models` light
     from service.web import register_blueprints, trust_proxies  # noqa: PLC0415 - as above
+    from service.web.i18n import init_i18n  # noqa: PLC0415 - as above
 
     app = Flask(__name__, instance_path=str(INSTANCE_DIR))
     app.config.update(load_config(config))
     configure_logging(app)
     init_extensions(app)
     init_gateways(app)
+    init_i18n(app)
     register_blueprints(app)
     register_error_handlers(app)
     register_formatting(app)

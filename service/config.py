@@ -22,6 +22,10 @@ ENVIRONMENTS = ("development", "production", "test")
 MIN_SECRET_KEY_LENGTH = 32
 MAX_TRUSTED_PROXIES = 5
 TEST_KEY = re.compile(r"^(sk|rk)_test_")
+# Reader pages and emails are written in English; other languages need a compiled catalog here.
+TRANSLATIONS_DIR = Path(__file__).resolve().parent / "translations"
+SOURCE_LANGUAGE = "en"
+LANGUAGE_CODE = re.compile(r"^[a-z]{2,3}$")
 
 
 class ConfigError(Exception):
@@ -180,6 +184,21 @@ def _month(value: int) -> int:
     if value > 12:
         raise ConfigError(f"FISCAL_YEAR_START_MONTH must be a month from 1 to 12, got {value}")
     return value
+
+
+def _languages(env: _Env) -> dict[str, Any]:
+    """The languages reader pages and emails are offered in (DESIGN.md "Languages and accessibility")."""
+    raw = env.str("LANGUAGES", "en,fr,ar")
+    codes = list(dict.fromkeys(code.strip().lower() for code in raw.split(",") if code.strip()))
+    for code in codes:
+        if not LANGUAGE_CODE.match(code):
+            raise ConfigError(f"LANGUAGES must be language codes separated by commas, like en,fr,ar, got {code!r}")
+        if code != SOURCE_LANGUAGE and not (TRANSLATIONS_DIR / code / "LC_MESSAGES" / "messages.mo").exists():
+            raise ConfigError(f"LANGUAGES names {code!r}, which has no compiled catalog in service/translations/ "
+                              "(run `make translations`)")
+    if SOURCE_LANGUAGE not in codes:
+        raise ConfigError(f"LANGUAGES must include {SOURCE_LANGUAGE} (the pages' own language, and the fallback), got {raw!r}")
+    return {"LANGUAGES": codes}
 
 
 def _mail_and_newsletters(env: _Env) -> dict[str, Any]:
@@ -341,6 +360,7 @@ def load_config(overrides: Mapping[str, Any] | None = None, environ: Mapping[str
     config.update(_outbox(env))
     config.update(_security(env, production, base_url))
     config.update(_sign_in(env))
+    config.update(_languages(env))
     config.update({k: v for k, v in overrides.items() if not isinstance(v, str)})
     _production_checks(env, config)
     _make_local_dirs(config)

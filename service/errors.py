@@ -9,12 +9,27 @@ import logging
 from typing import Any
 
 from flask import Flask, Response, jsonify, render_template, request
+from flask_babel import gettext
 from werkzeug.exceptions import HTTPException
 
 from service.extensions import db
+from service.i18n import N_
 from service.logs import log_event
 
 logger = logging.getLogger(__name__)
+# What werkzeug and Flask-WTF say for the HTTP errors a reader can meet, in the catalog so that error
+# pages speak the reader's language (in English they read exactly as werkzeug writes them).
+HTTP_MESSAGES = (
+    N_("The requested URL was not found on the server. If you entered the URL manually please check your spelling and try again."),
+    N_("The method is not allowed for the requested URL."),
+    N_("The data value transmitted exceeds the capacity limit."),
+    N_("The browser (or proxy) sent a request that this server could not understand."),
+    N_("The CSRF token is missing."),
+    N_("The CSRF session token is missing."),
+    N_("The CSRF token has expired."),
+    N_("The CSRF token is invalid."),
+    N_("The CSRF tokens do not match."),
+)
 
 
 class DomainError(Exception):
@@ -122,7 +137,8 @@ def _domain_error(exc: DomainError) -> Response:
 def _http_error(exc: HTTPException) -> Response:
     db.session.rollback()
     code = (exc.name or "error").lower().replace(" ", "_")
-    response = error_response(exc.code or 500, code, exc.description or exc.name)
+    message = exc.description or exc.name
+    response = error_response(exc.code or 500, code, gettext(message) if message in HTTP_MESSAGES else message)
     for key, value in (exc.get_response().headers.items() if exc.code == 405 else []):
         if key == "Allow":
             response.headers[key] = value
@@ -132,7 +148,7 @@ def _http_error(exc: HTTPException) -> Response:
 def _unexpected(exc: Exception) -> Response:
     db.session.rollback()
     log_event(logger, "request.failed", level=logging.ERROR, exc_info=exc, path=request.path)
-    return error_response(500, "internal_error", "Something went wrong on our side. It has been logged; please try again.")
+    return error_response(500, "internal_error", gettext("Something went wrong on our side. It has been logged; please try again."))
 
 
 def register_error_handlers(app: Flask) -> None:

@@ -23,6 +23,7 @@ from service.errors import BillingError, BillingNotFound, BillingUnavailable, Pa
 
 if TYPE_CHECKING:
     from stripe.params import CustomerCreateParams, CustomerUpdateParams, EventListParams, SubscriptionListParams
+    from stripe.params.billing_portal import SessionCreateParams as PortalSessionCreateParams
     from stripe.params.checkout import SessionCreateParams, SessionCreateParamsLineItem
 
 # The API version the pinned SDK (stripe==16.1.0) ships with. Pinning both means
@@ -164,12 +165,14 @@ class StripeGateway:
     # --- checkout -----------------------------------------------------------
 
     def create_checkout_session(self, *, member_id: int, customer_id: str, line_item: Obj, success_url: str,
-                                cancel_url: str, key: str, metadata: dict[str, str] | None = None) -> Obj:
+                                cancel_url: str, key: str, metadata: dict[str, str] | None = None,
+                                locale: str | None = None) -> Obj:
         """A subscription Checkout Session for the member's customer.
 
         `line_item` is {"price": id} or {"price_data": {...}} (pay what you want);
         `success_url` should carry {CHECKOUT_SESSION_ID}; `key` names the attempt; `metadata`
-        (attribution) goes on the session and on the subscription, so every renewal carries it.
+        (attribution) goes on the session and on the subscription, so every renewal carries it;
+        `locale` is the language Stripe shows the page in (one Stripe offers, or "auto").
         """
         meta = {"member_id": str(member_id), **(metadata or {})}
         params: SessionCreateParams = {
@@ -182,16 +185,18 @@ class StripeGateway:
             "success_url": success_url,
             "cancel_url": cancel_url,
         }
+        if locale:
+            params["locale"] = locale
         with _translated():
             return _plain(self._v1.checkout.sessions.create(params, self._opts(idempotency_key("checkout", key))))
 
     def create_payment_checkout_session(self, *, member_id: int, customer_id: str, amount: int, currency: str,
                                         product_name: str, metadata: dict[str, str], success_url: str,
-                                        cancel_url: str, key: str) -> Obj:
+                                        cancel_url: str, key: str, locale: str | None = None) -> Obj:
         """A one-time (mode=payment) Checkout Session for the member's customer: a gift.
 
         `metadata` goes on the session and on its PaymentIntent, so the charge, a refund and a
-        dispute all say what the payment was; `key` names the attempt.
+        dispute all say what the payment was; `key` names the attempt; `locale` as for a subscription.
         """
         meta = {"member_id": str(member_id), **metadata}
         params: SessionCreateParams = {
@@ -205,6 +210,8 @@ class StripeGateway:
             "success_url": success_url,
             "cancel_url": cancel_url,
         }
+        if locale:
+            params["locale"] = locale
         with _translated():
             return _plain(self._v1.checkout.sessions.create(params, self._opts(idempotency_key("checkout", key))))
 
@@ -329,12 +336,15 @@ class StripeGateway:
 
     # --- portal and events --------------------------------------------------
 
-    def create_portal_session(self, *, customer_id: str, return_url: str, key: str) -> Obj:
-        """A billing portal session for this customer only; `key` names the request."""
+    def create_portal_session(self, *, customer_id: str, return_url: str, key: str, locale: str | None = None) -> Obj:
+        """A billing portal session for this customer only; `key` names the request; `locale` is the
+        language Stripe shows the portal in (one Stripe offers, or "auto")."""
+        params: PortalSessionCreateParams = {"customer": customer_id, "return_url": return_url}
+        if locale:
+            params["locale"] = locale
         with _translated():
             return _plain(self._v1.billing_portal.sessions.create(
-                {"customer": customer_id, "return_url": return_url},
-                self._opts(idempotency_key("portal", customer_id, key))))
+                params, self._opts(idempotency_key("portal", customer_id, key))))
 
     def list_events(self, *, created_gte: int | None = None, types: list[str] | None = None) -> Iterator[Obj]:
         """Events, newest first, page by page (Stripe keeps the last 30 days)."""

@@ -65,6 +65,9 @@ class Member(Base):
     first_touch: Mapped[dict[str, Any] | None]
     latest_touch: Mapped[dict[str, Any] | None]
     stripe_customer_id: Mapped[str | None] = mapped_column(String(255), unique=True)
+    # The language the member reads ("fr", "ar"; null: English): their emails are written in it and
+    # Stripe's pages are shown in it. Set when they join or give, and when they sign in having chosen one.
+    language: Mapped[str | None] = mapped_column(String(8))
     # When billing state was last read from Stripe, so staff can see how fresh it is.
     billing_synced_at: Mapped[datetime | None]
     # Stored in a reader's session at sign-in; bumping it ends every session signed in before.

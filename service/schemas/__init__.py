@@ -4,9 +4,27 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from marshmallow import fields, validate
+from flask_babel import gettext
+from marshmallow import Schema, ValidationError, fields, validate
 
 MAX_ID = 2**31 - 1  # the database's integer ids
+
+
+class ReaderForm(Schema):
+    """A form readers fill in: its messages are written in English, marked for the catalog where
+    they are written (`N_`, or gettext), and shown in the page's language."""
+
+    def handle_error(self, error: ValidationError, data: Any, *, many: bool, **kwargs: Any) -> None:
+        raise ValidationError(_translated(error.normalized_messages()), data=error.data,
+                              valid_data=error.valid_data) from None
+
+
+def _translated(messages: Any) -> Any:
+    if isinstance(messages, dict):
+        return {key: _translated(value) for key, value in messages.items()}
+    if isinstance(messages, list):
+        return [_translated(value) for value in messages]
+    return gettext(messages) if isinstance(messages, str) else messages
 
 
 def cursor_field() -> fields.String:

@@ -1,11 +1,13 @@
-"""What the /give form accepts. Messages are written for the reader who sees them."""
+"""What the /give form accepts. Messages are written for the reader who sees them, in the page's language."""
 from __future__ import annotations
 
 from typing import Any
 
+from flask_babel import gettext
 from marshmallow import ValidationError, fields, post_load, validate, validates_schema
 
 from service.domain.giving.give import Dedication
+from service.i18n import N_
 from service.models import DedicationType, normalize_email
 from service.schemas.join import EMAIL_MESSAGES, MAX_AMOUNT, _Form, dollars_to_cents, money
 
@@ -18,15 +20,15 @@ class GiveForm(_Form):
     amount in cents, whether fees are covered, anonymity and the dedication (or None)."""
 
     email = fields.Email(required=True, validate=validate.Length(max=320), error_messages=EMAIL_MESSAGES)
-    name = fields.String(required=True, validate=validate.Length(min=1, max=200, error="Enter your name (up to 200 characters)."),
-                         error_messages={"required": "Enter your name."})
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200, error=N_("Enter your name (up to 200 characters).")),
+                         error_messages={"required": N_("Enter your name.")})
     amount_choice = fields.String(load_default="")
-    other_amount = fields.String(load_default="", validate=validate.Length(max=20, error="Enter an amount in dollars, like 30 or 12.50."))
+    other_amount = fields.String(load_default="", validate=validate.Length(max=20, error=N_("Enter an amount in dollars, like 30 or 12.50.")))
     cover_fees = fields.String(load_default="")
     anonymous = fields.String(load_default="")
     dedicate = fields.String(load_default="")
     dedication_type = fields.String(load_default="")
-    dedication_name = fields.String(load_default="", validate=validate.Length(max=200, error="Keep the name under 200 characters."))
+    dedication_name = fields.String(load_default="", validate=validate.Length(max=200, error=N_("Keep the name under 200 characters.")))
     dedication_notify_email = fields.String(load_default="")
 
     def __init__(self, suggested: list[int], minimum: int, **kwargs: Any):
@@ -44,19 +46,20 @@ class GiveForm(_Form):
         errors: dict[str, list[str]] = {}
         cents = self._amount(data)
         if cents is None:
-            errors["other_amount"] = ["Choose an amount, or enter one in dollars, like 30 or 12.50."]
+            errors["other_amount"] = [gettext("Choose an amount, or enter one in dollars, like 30 or 12.50.")]
         elif cents < self.minimum:
-            errors["other_amount"] = [f"The smallest gift we can take online is {money(self.minimum)}."]
+            errors["other_amount"] = [gettext("The smallest gift we can take online is %(amount)s.", amount=money(self.minimum))]
         elif cents > MAX_AMOUNT:
-            errors["other_amount"] = [f"For gifts over {money(MAX_AMOUNT)}, please write to us: we'd like to thank you in person."]
+            errors["other_amount"] = [gettext("For gifts over %(amount)s, please write to us: we'd like to thank you in person.",
+                                              amount=money(MAX_AMOUNT))]
         if data.get("dedicate") in CHECKED:
             if data.get("dedication_type") not in {t.value for t in DedicationType}:
-                errors["dedication_type"] = ["Choose in honour of or in memory of."]
+                errors["dedication_type"] = [gettext("Choose in honour of or in memory of.")]
             if not data.get("dedication_name"):
-                errors["dedication_name"] = ["Enter the name of the person the gift honours or remembers."]
+                errors["dedication_name"] = [gettext("Enter the name of the person the gift honours or remembers.")]
             notify = data.get("dedication_notify_email", "")
             if notify and not _valid_email(notify):
-                errors["dedication_notify_email"] = ["Enter an email address like name@example.org, or leave it empty."]
+                errors["dedication_notify_email"] = [gettext("Enter an email address like name@example.org, or leave it empty.")]
         if errors:
             raise ValidationError(errors)
 

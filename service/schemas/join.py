@@ -1,36 +1,38 @@
-"""What the join and sign-in forms accept. Messages are written for the reader who sees them."""
+"""What the join and sign-in forms accept. Messages are written for the reader who sees them, and
+shown in the page's language (ReaderForm)."""
 from __future__ import annotations
 
 import re
-from decimal import Decimal
 from typing import Any
 
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, pre_load, validate, validates_schema
+from flask_babel import gettext
+from marshmallow import EXCLUDE, ValidationError, fields, post_load, pre_load, validate, validates_schema
 from marshmallow.types import ErrorMessages
 
+from service.i18n import N_
 from service.models import Plan, normalize_email
+from service.money import format_money, parse_amount
+from service.schemas import ReaderForm
 
-# Dollars as readers type them: "7", "7.5", "7.50", "$7", "1,000". Never three decimals or a sign.
-DOLLARS = re.compile(r"^\d{1,3}(,?\d{3})*(\.\d{1,2})?$", re.ASCII)  # ASCII: "１２" is not an amount
+CURRENCY = "usd"
 MAX_AMOUNT = 1_000_000  # $10,000 a month: more than that is a typo, or a call we'd like to take in person
 
-EMAIL_MESSAGES: ErrorMessages = {"required": "Enter your email address.", "invalid": "Enter an email address like name@example.org."}
+EMAIL_MESSAGES: ErrorMessages = {"required": N_("Enter your email address."),
+                                 "invalid": N_("Enter an email address like name@example.org.")}
 
 
-def dollars_to_cents(raw: str) -> int | None:
-    """Cents from what a reader typed, or None when it is not a plain amount of dollars and cents."""
-    text = raw.strip().removeprefix("$").strip()
-    if not DOLLARS.match(text):
-        return None
-    return int(Decimal(text.replace(",", "")) * 100)
+def dollars_to_cents(raw: str, locale: str | None = None) -> int | None:
+    """Cents from what a reader typed ("7", "7.50", "$7", "1,000"; "7,50" on a French page), or None
+    when it is not a plain amount of dollars and cents: never three decimals or a sign."""
+    return parse_amount(raw, CURRENCY, locale)
 
 
-def money(cents: int) -> str:
-    """$5, $7.50: how the pages show an amount."""
-    return f"${cents // 100}" if cents % 100 == 0 else f"${cents / 100:.2f}"
+def money(cents: int, currency: str = CURRENCY) -> str:
+    """$5, $7.50 (5 $US, 7,50 $US in French): how the pages show an amount in a sentence."""
+    return format_money(cents, currency, short=True)
 
 
-class _Form(Schema):
+class _Form(ReaderForm):
     class Meta:
         unknown = EXCLUDE  # the CSRF token and the submit button
 
@@ -43,10 +45,10 @@ class JoinForm(_Form):
     """The join form. Give it the active plans; `load` returns the Plan and the amount in cents."""
 
     email = fields.Email(required=True, validate=validate.Length(max=320), error_messages=EMAIL_MESSAGES)
-    name = fields.String(required=True, validate=validate.Length(min=1, max=200, error="Enter your name (up to 200 characters)."),
-                         error_messages={"required": "Enter your name."})
-    plan = fields.String(required=True, error_messages={"required": "Choose a plan."})
-    amount = fields.String(load_default="", validate=validate.Length(max=20, error="Enter an amount in dollars, like 7 or 7.50."))
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200, error=N_("Enter your name (up to 200 characters).")),
+                         error_messages={"required": N_("Enter your name.")})
+    plan = fields.String(required=True, error_messages={"required": N_("Choose a plan.")})
+    amount = fields.String(load_default="", validate=validate.Length(max=20, error=N_("Enter an amount in dollars, like 7 or 7.50.")))
 
     def __init__(self, plans: list[Plan], **kwargs: Any):
         super().__init__(**kwargs)
@@ -56,15 +58,16 @@ class JoinForm(_Form):
     def _plan_and_amount(self, data: dict[str, Any], **_kw: Any) -> None:
         plan = self.plans.get(data.get("plan", ""))
         if plan is None:
-            raise ValidationError("Choose one of the plans shown.", "plan")
+            raise ValidationError(gettext("Choose one of the plans shown."), "plan")
         if plan.pay_what_you_want:
             cents = dollars_to_cents(data.get("amount", ""))
             if cents is None:
-                raise ValidationError("Enter an amount in dollars, like 7 or 7.50.", "amount")
+                raise ValidationError(gettext("Enter an amount in dollars, like 7 or 7.50."), "amount")
             if cents < plan.min_amount:
-                raise ValidationError(f"The smallest amount is {money(plan.min_amount)} a month.", "amount")
+                raise ValidationError(gettext("The smallest amount is %(amount)s a month.", amount=money(plan.min_amount)), "amount")
             if cents > MAX_AMOUNT:
-                raise ValidationError(f"The largest amount we take online is {money(MAX_AMOUNT)} a month.", "amount")
+                raise ValidationError(gettext("The largest amount we take online is %(amount)s a month.", amount=money(MAX_AMOUNT)),
+                                      "amount")
 
     @post_load
     def _resolve(self, data: dict[str, Any], **_kw: Any) -> dict[str, Any]:
@@ -82,8 +85,8 @@ class SigninForm(_Form):
 
 
 class CodeForm(SigninForm):
-    code = fields.String(required=True, validate=validate.Regexp(r"^\d{8}$", error="The code is 8 digits."),
-                         error_messages={"required": "Enter the 8-digit code from the email."})
+    code = fields.String(required=True, validate=validate.Regexp(r"^\d{8}$", error=N_("The code is 8 digits.")),
+                         error_messages={"required": N_("Enter the 8-digit code from the email.")})
 
     @pre_load
     def _digits_only(self, data: Any, **_kw: Any) -> Any:

@@ -3,21 +3,22 @@ from __future__ import annotations
 
 from marshmallow import EXCLUDE, RAISE, Schema, fields, validate
 
+from service.i18n import N_
 from service.models import ListStatus
-from service.schemas import cursor_field
+from service.schemas import ReaderForm, cursor_field
 
 MAX_PAGE = 500
 
 
-class SubscribeForm(Schema):
+class SubscribeForm(ReaderForm):
     """The public sign-up form. Unknown fields (the CSRF token) are ignored."""
 
     class Meta:
         unknown = EXCLUDE
 
     email = fields.Email(required=True, validate=validate.Length(max=320),
-                         error_messages={"required": "Enter your email address.",
-                                         "invalid": "Enter an email address like name@example.org."})
+                         error_messages={"required": N_("Enter your email address."),
+                                         "invalid": N_("Enter an email address like name@example.org.")})
     list = fields.String(load_default="daily-headlines", validate=validate.Length(min=1, max=100))
 
 

@@ -20,6 +20,11 @@ CREATE = {"mode", "customer", "client_reference_id", "metadata", "subscription_d
           "line_items", "success_url", "cancel_url", "customer_email", "expires_at", "locale",
           "allow_promotion_codes", "billing_address_collection", "ui_mode", "payment_intent_data",
           "customer_creation", "payment_method_collection"}
+# The languages Stripe shows Checkout in (stripe==16.1.0, checkout.SessionCreateParams.locale);
+# anything else is refused, as Stripe refuses it.
+LOCALES = ("auto", "bg", "cs", "da", "de", "el", "en", "en-GB", "es", "es-419", "et", "fi", "fil", "fr", "fr-CA",
+           "hi-IN", "hr", "hu", "id", "it", "ja", "ko", "lt", "lv", "ms", "mt", "nb", "nl", "pl", "pt", "pt-BR",
+           "ro", "ru", "sk", "sl", "sv", "th", "tr", "vi", "zh", "zh-HK", "zh-TW")
 
 
 def expire_if_due(sb, session: dict, now: int) -> dict:
@@ -72,6 +77,7 @@ def create(sb, params):
     success_url = required(params, "success_url")
     choice(params, "ui_mode", ("hosted_page",))
     choice(params, "billing_address_collection", ("auto", "required"))
+    choice(params, "locale", LOCALES)
     creation = choice(params, "customer_creation", ("always", "if_required"))
     collection = choice(params, "payment_method_collection", ("always", "if_required"), "always")
     boolean(params, "allow_promotion_codes")

@@ -4,16 +4,22 @@ from flask import request
 from ..api import endpoint
 from ..ids import new_id
 from ..listing import render
-from ..wire import reject_unknown, required, string
+from ..wire import choice, reject_unknown, required, string
 from .customers import get_customer
 
 CONFIGURATION = "bpc_sandbox_default"
 CREATE = {"customer", "return_url", "locale", "configuration"}
+# The languages Stripe shows the portal in (stripe==16.1.0, billing_portal.SessionCreateParams.locale);
+# anything else is refused, as Stripe refuses it.
+LOCALES = ("auto", "bg", "cs", "da", "de", "el", "en", "en-AU", "en-CA", "en-GB", "en-IE", "en-IN", "en-NZ", "en-SG",
+           "es", "es-419", "et", "fi", "fil", "fr", "fr-CA", "hr", "hu", "id", "it", "ja", "ko", "lt", "lv", "ms", "mt",
+           "nb", "nl", "pl", "pt", "pt-BR", "ro", "ru", "sk", "sl", "sv", "th", "tr", "vi", "zh", "zh-HK", "zh-TW")
 
 
 @endpoint("/billing_portal/sessions", methods=["POST"])
 def create(sb, params):
     reject_unknown(params, CREATE)
+    choice(params, "locale", LOCALES)
     customer = get_customer(sb, required(params, "customer"), "customer", 400)
     session_id = new_id("bps_")
     session = {

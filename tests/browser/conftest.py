@@ -53,23 +53,38 @@ def playwright() -> Iterator[Any]:
 
 
 @pytest.fixture
-def page(request: pytest.FixtureRequest, playwright: Any, tmp_path: Path) -> Iterator[Any]:
-    """A page in a fresh Chromium profile; on failure, a full-page screenshot is kept."""
-    try:
-        context = launch(playwright, tmp_path / "profile")
-    except Exception as exc:  # noqa: BLE001 - any launch failure means the same thing here
-        _unavailable(f"Chromium did not start ({type(exc).__name__}: {str(exc).splitlines()[0]})")
-    context.set_default_timeout(15_000)
-    page = context.pages[0] if context.pages else context.new_page()
-    # Chromium reports anything the content security policy blocked on the console.
+def browse(request: pytest.FixtureRequest, playwright: Any, tmp_path: Path) -> Iterator[Any]:
+    """`browse(**context)` -> a page in a fresh Chromium profile with those context options (e.g.
+    locale="fr-FR", which also sets Accept-Language). On failure, a full-page screenshot of each is
+    kept; any content security policy breach fails the test."""
+    opened: list[tuple[Any, Any]] = []
     blocked: list[str] = []
-    page.on("console", lambda msg: blocked.append(msg.text) if "Content Security Policy" in msg.text else None)
-    yield page
+
+    def open_page(**context: Any) -> Any:
+        try:
+            browser = launch(playwright, tmp_path / f"profile{len(opened)}", **context)
+        except Exception as exc:  # noqa: BLE001 - any launch failure means the same thing here
+            _unavailable(f"Chromium did not start ({type(exc).__name__}: {str(exc).splitlines()[0]})")
+        browser.set_default_timeout(15_000)
+        page = browser.pages[0] if browser.pages else browser.new_page()
+        # Chromium reports anything the content security policy blocked on the console.
+        page.on("console", lambda msg: blocked.append(msg.text) if "Content Security Policy" in msg.text else None)
+        opened.append((browser, page))
+        return page
+
+    yield open_page
     report = getattr(request.node, "report_call", None)
-    if report is not None and report.failed:
-        FAILURES.mkdir(parents=True, exist_ok=True)
-        shot = FAILURES / f"{request.node.name}.png"
-        page.screenshot(path=str(shot), full_page=True)
-        print(f"screenshot of the failure: {shot}")
-    context.close()
+    for n, (browser, page) in enumerate(opened):
+        if report is not None and report.failed:
+            FAILURES.mkdir(parents=True, exist_ok=True)
+            shot = FAILURES / f"{request.node.name}{'-' + str(n) if n else ''}.png"
+            page.screenshot(path=str(shot), full_page=True)
+            print(f"screenshot of the failure: {shot}")
+        browser.close()
     assert not blocked, f"the page broke its content security policy: {blocked}"
+
+
+@pytest.fixture
+def page(browse: Any) -> Any:
+    """A page in a fresh Chromium profile (English); on failure, a full-page screenshot is kept."""
+    return browse()

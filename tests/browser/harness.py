@@ -2,8 +2,9 @@
 tests and `scripts/screenshots.py`.
 
 `LiveService` runs `create_app` on a temporary SQLite database behind werkzeug's threaded
-server, with the Stripe sandbox mounted at /_sandbox exactly as `membership serve` does, so
-the sandbox's signed webhooks reach the service's /webhooks/stripe.
+server, with the Stripe sandbox mounted at /_sandbox and the worker in a thread exactly as
+`membership serve` does, so the sandbox's signed webhooks reach the service's
+/webhooks/stripe, and the emails they queue go out.
 """
 from __future__ import annotations
 
@@ -16,9 +17,12 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
+import requests
 from werkzeug.serving import make_server
 
 from service import create_app
+from service.cli.serve import WORKER_INTERVAL
+from service.jobs import Worker
 from tests.smtp import SmtpServer, body_text, free_port
 
 CHROMIUM = "/usr/bin/chromium"
@@ -29,6 +33,8 @@ INSTALL_HINT = ("Chromium is needed for the browser tests: install Debian's pack
                 "`playwright install` is not used.")
 PAYING_CARD = "4242 4242 4242 4242"
 DECLINED_CARD = "4000 0000 0000 0341"
+# axe-core impacts that fail a page: people are blocked (critical) or badly held up (serious).
+BLOCKING = ("serious", "critical")
 
 
 class LiveService:
@@ -58,13 +64,18 @@ class LiveService:
         self.server = make_server("127.0.0.1", port, wsgi, threaded=True)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
+        self.worker = Worker(interval=WORKER_INTERVAL)
+        self.worker.start_thread(self.app)
 
     def wait_for_email(self, to: str, subject: str, timeout: float = 10.0) -> EmailMessage:
+        """The newest email with that subject to that address. What Stripe's webhooks queued waits for
+        a worker, and none runs here: waiting delivers the outbox, as `membership worker` would."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             for message in reversed(self.smtp.inbox.to(to)):
                 if message["Subject"] == subject:
                     return message
+            self.deliver_outbox()
             time.sleep(0.1)
         raise AssertionError(f"no email {subject!r} to {to} within {timeout}s; got {len(self.smtp.inbox.messages)}")
 
@@ -73,6 +84,20 @@ class LiveService:
         match = re.search(r"(http://\S+/signin/link/\S+)", text)
         assert match, text
         return match.group(1)
+
+    def deliver_outbox(self) -> None:
+        from service.jobs import deliver_outbox
+
+        with self.app.app_context():
+            deliver_outbox(100)
+
+    def checkout_session(self, url: str) -> dict[str, Any]:
+        """The Checkout Session behind a hosted checkout page's address, read back through the sandbox's API."""
+        session_id = url.split("?")[0].rstrip("/").rsplit("/", 1)[1]
+        answer = requests.get(f"{self.url}/_sandbox/v1/checkout/sessions/{session_id}",
+                              headers={"Authorization": f"Bearer {self.app.config['STRIPE_SECRET_KEY']}"}, timeout=10)
+        answer.raise_for_status()
+        return answer.json()
 
     def api_headers(self) -> dict[str, str]:
         """A staff viewer's API token, made directly in the service's database."""
@@ -90,6 +115,7 @@ class LiveService:
     def close(self) -> None:
         import stripe_sandbox
 
+        self.worker.stop_thread()
         self.server.shutdown()
         self.server.server_close()
         stripe_sandbox.sandbox_of(self.sandbox_app).close()
@@ -108,6 +134,15 @@ def _restore_logging(saved: tuple[Any, ...]) -> None:
     service_logger.handlers[:] = saved[0]
     service_logger.setLevel(saved[1])
     service_logger.propagate = saved[2]
+
+
+def accessibility_problems(page: Any) -> list[str]:
+    """axe-core's serious and critical violations on the page as it stands, one line each."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    violations = Axe().run(page).response["violations"]
+    return [f"{v['id']} ({v['impact']}): {v['help']}: {[n['target'] for n in v['nodes']]}"
+            for v in violations if v["impact"] in BLOCKING]
 
 
 def chromium_available() -> bool:

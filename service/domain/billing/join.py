@@ -27,6 +27,7 @@ from service.domain.members.status import find_by_email, lock_member
 from service.errors import BillingNotFound
 from service.extensions import db
 from service.gateways.stripe_gateway import StripeGateway
+from service.i18n import stripe_locale
 from service.logs import log_event
 from service.models import ActivityKind, CheckoutAttempt, Member, MemberActivity, Plan
 
@@ -43,6 +44,8 @@ class JoinRequest:
     amount: int  # minor units; the plan's own amount unless it is pay what you want
     # utm_* / campaign / referral from the landing URL (giving.attribution.clean).
     attribution: dict[str, str] = field(default_factory=dict)
+    # The language of the page the reader joined from: Checkout is shown in it, and a new member keeps it.
+    language: str | None = None
 
 
 @dataclass(frozen=True)
@@ -57,7 +60,8 @@ def start_join(req: JoinRequest, gateway: StripeGateway, now: datetime, *, base_
                checked: Member | None = None) -> JoinOutcome:
     """Create or reuse the pending member, their Stripe customer and an open Checkout Session.
 
-    Never changes the name of an existing member: anyone can type anyone's address.
+    Never changes the name or language of an existing member: anyone can type anyone's address
+    (the signed-in reader's own language follows the page they joined from).
     `checked` is a member the caller has just found with no access and nothing Stripe could
     charge (the signed-in reader): Stripe is not asked about them twice in one request.
     Raises the BillingError family when Stripe refuses or cannot be reached.
@@ -67,13 +71,18 @@ def start_join(req: JoinRequest, gateway: StripeGateway, now: datetime, *, base_
         send_signin_email(member, now)
         log_event(logger, "join.already_member", member_id=member.id)
         return JoinOutcome(None, None)
-    member = lock_member(member.id if member is not None else new_member(req.email, req.name, now, source="join form").id)
+    found = member
+    member = lock_member(found.id if found is not None else
+                         new_member(req.email, req.name, now, source="join form", language=req.language).id)
     assert member is not None  # just created or found, and members are never deleted mid-request
+    if found is not None and found is checked and req.language:
+        member.language = req.language
     customer = gateway.ensure_customer(member_id=member.id, email=member.email, name=member.name,
                                        customer_id=member.stripe_customer_id)
     member.stripe_customer_id = customer["id"]
     same = (CheckoutAttempt.kind == "membership", CheckoutAttempt.plan_id == req.plan.id, CheckoutAttempt.amount == req.amount)
-    attempt = open_attempt(member, gateway, now, *same) or _new_attempt(member, req, gateway, now, base_url)
+    attempt = (open_attempt(member, gateway, now, *same, locale=stripe_locale(req.language))
+               or _new_attempt(member, req, gateway, now, base_url))
     return JoinOutcome(attempt.url, member.id)
 
 
@@ -106,11 +115,11 @@ def live_billing(member: Member, gateway: StripeGateway, now: datetime) -> bool:
     return bool(live)
 
 
-def new_member(email: str, name: str, now: datetime, *, source: str) -> Member:
-    """A pending member; if the same address was inserted concurrently, that one."""
+def new_member(email: str, name: str, now: datetime, *, source: str, language: str | None = None) -> Member:
+    """A pending member (reading `language`, if given); if the same address was inserted concurrently, that one."""
     try:
         with db.session.begin_nested():
-            member = Member(email=email, name=name.strip(), created_at=now, status_changed_at=now)
+            member = Member(email=email, name=name.strip(), language=language, created_at=now, status_changed_at=now)
             db.session.add(member)
             db.session.flush()
     except IntegrityError:
@@ -122,9 +131,11 @@ def new_member(email: str, name: str, now: datetime, *, source: str) -> Member:
     return member
 
 
-def open_attempt(member: Member, gateway: StripeGateway, now: datetime, *same: Any) -> CheckoutAttempt | None:
+def open_attempt(member: Member, gateway: StripeGateway, now: datetime, *same: Any,
+                 locale: str | None = None) -> CheckoutAttempt | None:
     """The member's newest attempt matching `same` (conditions on CheckoutAttempt: the same plan and
-    amount, the same gift) whose session Stripe still has open: a double submit reuses it."""
+    amount, the same gift) whose session Stripe still has open, in the same `locale` when one is
+    given: a double submit reuses it, a reader who switched language gets a page in the new one."""
     attempt = db.session.scalars(
         select(CheckoutAttempt)
         .where(CheckoutAttempt.member_id == member.id, *same, CheckoutAttempt.expires_at > now,
@@ -137,7 +148,7 @@ def open_attempt(member: Member, gateway: StripeGateway, now: datetime, *same: A
         session = gateway.retrieve_checkout_session(attempt.stripe_checkout_session_id)
     except BillingNotFound:
         return None
-    if session.get("status") != "open":
+    if session.get("status") != "open" or (locale is not None and session.get("locale") != locale):
         return None
     log_event(logger, "join.checkout_reused", member_id=member.id, attempt_id=attempt.id)
     return attempt
@@ -166,6 +177,7 @@ def _new_attempt(member: Member, req: JoinRequest, gateway: StripeGateway, now: 
         line_item=line_item(req.plan, req.amount, gateway),
         success_url=f"{base_url}/join/success?session_id={{CHECKOUT_SESSION_ID}}",
         cancel_url=f"{base_url}/join/cancelled", metadata=to_metadata(req.attribution),
+        locale=stripe_locale(req.language),
     )
     attempt = CheckoutAttempt(member_id=member.id, plan_id=req.plan.id, amount=req.amount, currency=req.plan.currency,
                               details={"attribution": req.attribution} if req.attribution else None,

@@ -25,6 +25,7 @@ from service.domain.members.status import find_by_email, lock_member
 from service.errors import BillingNotFound
 from service.extensions import db
 from service.gateways.stripe_gateway import StripeGateway
+from service.i18n import stripe_locale
 from service.logs import log_event
 from service.models import CheckoutAttempt, Contribution, ContributionKind
 
@@ -48,6 +49,8 @@ class GiveRequest:
     anonymous: bool = False
     dedication: Dedication | None = None
     attribution: dict[str, str] = field(default_factory=dict)
+    # The language of the page the gift was made from: Checkout is shown in it, and a new member keeps it.
+    language: str | None = None
 
     @property
     def fee_covered(self) -> int:
@@ -63,7 +66,8 @@ def start_give(req: GiveRequest, gateway: StripeGateway, now: datetime, *, base_
     """The Checkout URL for this gift (an open one for the same gift is reused). Raises the
     BillingError family when Stripe refuses or cannot be reached."""
     found = find_by_email(req.email)
-    member = lock_member(found.id if found is not None else new_member(req.email, req.name, now, source="give form").id)
+    member = lock_member(found.id if found is not None else
+                         new_member(req.email, req.name, now, source="give form", language=req.language).id)
     assert member is not None  # just created or found
     customer = gateway.ensure_customer(member_id=member.id, email=member.email, name=member.name or req.name,
                                        customer_id=member.stripe_customer_id)
@@ -71,7 +75,7 @@ def start_give(req: GiveRequest, gateway: StripeGateway, now: datetime, *, base_
     details = _details(req)
     attempt = open_attempt(member, gateway, now, CheckoutAttempt.kind == ContributionKind.ONE_TIME.value,
                            CheckoutAttempt.amount == req.total, CheckoutAttempt.currency == req.currency,
-                           CheckoutAttempt.fee_covered == req.fee_covered)
+                           CheckoutAttempt.fee_covered == req.fee_covered, locale=stripe_locale(req.language))
     if attempt is not None and attempt.details == details:
         return attempt.url
     previous = db.session.scalar(select(func.count(CheckoutAttempt.id)).where(CheckoutAttempt.member_id == member.id))
@@ -81,7 +85,8 @@ def start_give(req: GiveRequest, gateway: StripeGateway, now: datetime, *, base_
         member_id=member.id, customer_id=customer["id"], amount=req.total, currency=req.currency,
         product_name=f"One-time gift to {org}", key=key,
         metadata={"kind": ContributionKind.ONE_TIME.value, "fee_covered": str(req.fee_covered), **to_metadata(req.attribution)},
-        success_url=f"{base_url}/give/success?session_id={{CHECKOUT_SESSION_ID}}", cancel_url=f"{base_url}/give")
+        success_url=f"{base_url}/give/success?session_id={{CHECKOUT_SESSION_ID}}", cancel_url=f"{base_url}/give",
+        locale=stripe_locale(req.language))
     attempt = CheckoutAttempt(member_id=member.id, plan_id=None, kind=ContributionKind.ONE_TIME.value, amount=req.total,
                               currency=req.currency, fee_covered=req.fee_covered, details=details,
                               stripe_checkout_session_id=session["id"], url=session["url"],

@@ -9,6 +9,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
+from flask_babel import gettext
 from sqlalchemy import select
 
 from service.domain.billing.sync import Cause, sync_subscription
@@ -17,10 +18,12 @@ from service.domain.members.status import lock_member
 from service.errors import Conflict
 from service.extensions import db
 from service.gateways.stripe_gateway import StripeGateway
+from service.i18n import N_, format_day, stripe_locale
 from service.logs import log_event
 from service.models import (
     ActivityKind,
     Invoice,
+    InvoiceStatus,
     Member,
     MemberActivity,
     MemberStatus,
@@ -42,8 +45,8 @@ class Status:
 
 
 def day(value: datetime | None) -> str:
-    """'3 January 2027': a date as readers write it."""
-    return f"{value.day} {value:%B %Y}" if value is not None else ""
+    """A date as the page's or email's language writes it: '3 January 2027', '3 janvier 2027'."""
+    return format_day(value) if value is not None else ""
 
 
 def status_of(member: Member, now: datetime) -> Status:
@@ -51,25 +54,28 @@ def status_of(member: Member, now: datetime) -> Status:
     sub = primary_subscription(member.subscriptions)
     if member.status is MemberStatus.COMPED and has_access(member, now):
         until = access_until(member)
-        return Status(f"Complimentary membership until {day(until)}" if until else "Complimentary membership", "ok")
+        return Status(gettext("Complimentary membership until %(day)s", day=day(until)) if until
+                      else gettext("Complimentary membership"), "ok")
     can_cancel = any(will_charge_again(s) for s in member.subscriptions)
     if member.status is MemberStatus.PAST_DUE:
-        return Status("Payment failed: update your card", "warning", can_cancel=can_cancel)
+        return Status(gettext("Payment failed: update your card"), "warning", can_cancel=can_cancel)
     if member.status is MemberStatus.ACTIVE and sub is not None and has_access(member, now):
         end = ends_at(sub)
         if end is not None:
-            return Status(f"Member until {day(end)} (cancelled)", "warning", can_cancel=can_cancel, can_undo=True)
+            return Status(gettext("Member until %(day)s (cancelled)", day=day(end)), "warning", can_cancel=can_cancel,
+                          can_undo=True)
         if sub.pause_behavior is not None:
-            resumes = f" until {day(sub.pause_resumes_at)}" if sub.pause_resumes_at else ""
-            return Status(f"Member; payments paused{resumes}", "ok", can_cancel=can_cancel)
-        return Status(f"Member, renews on {day(sub.current_period_end)}", "ok", can_cancel=can_cancel)
+            paused = (gettext("Member; payments paused until %(day)s", day=day(sub.pause_resumes_at)) if sub.pause_resumes_at
+                      else gettext("Member; payments paused"))
+            return Status(paused, "ok", can_cancel=can_cancel)
+        return Status(gettext("Member, renews on %(day)s", day=day(sub.current_period_end)), "ok", can_cancel=can_cancel)
     if sub is not None and sub.status in (SubscriptionStatus.UNPAID, SubscriptionStatus.PAUSED):
         # Stripe holds the subscription and may still charge it once the card works.
-        return Status("Payment needed: update your card to restart your membership", "warning", can_cancel=can_cancel)
+        return Status(gettext("Payment needed: update your card to restart your membership"), "warning", can_cancel=can_cancel)
     ended = _ended_at(member, sub)
     if ended is not None:
-        return Status(f"Membership ended on {day(ended)}", "ended")
-    return Status("Not a member yet: your first payment has not gone through", "ended")
+        return Status(gettext("Membership ended on %(day)s", day=day(ended)), "ended")
+    return Status(gettext("Not a member yet: your first payment has not gone through"), "ended")
 
 
 def _ended_at(member: Member, sub: Subscription | None) -> datetime | None:
@@ -81,18 +87,42 @@ def _ended_at(member: Member, sub: Subscription | None) -> datetime | None:
     return None
 
 
+# An invoice's status as the account page's list of invoices says it (Stripe's statuses).
+INVOICE_STATUSES = {
+    # TRANSLATORS: an invoice's status: not finished yet.
+    InvoiceStatus.DRAFT: N_("draft"),
+    # TRANSLATORS: an invoice's status: sent, awaiting payment.
+    InvoiceStatus.OPEN: N_("open"),
+    # TRANSLATORS: an invoice's status.
+    InvoiceStatus.PAID: N_("paid"),
+    # TRANSLATORS: an invoice's status: payment given up on.
+    InvoiceStatus.UNCOLLECTIBLE: N_("uncollectible"),
+    # TRANSLATORS: an invoice's status: cancelled, nothing is owed.
+    InvoiceStatus.VOID: N_("void"),
+}
+
+
+def invoice_status(invoice: Invoice) -> str:
+    """The invoice's status in the page's language: "paid", "payée"."""
+    status = INVOICE_STATUSES.get(invoice.status)
+    return gettext(status) if status else str(invoice.status)
+
+
 def invoices(member: Member) -> list[Invoice]:
     """The member's invoices, newest first (as mirrored from Stripe by the webhooks)."""
     return list(db.session.scalars(
         select(Invoice).where(Invoice.member_id == member.id).order_by(Invoice.stripe_created_at.desc())))
 
 
-def portal_url(member: Member, gateway: StripeGateway, return_url: str, now: datetime) -> str:
-    """A billing portal session for this member's own customer. Conflict when they have none."""
+def portal_url(member: Member, gateway: StripeGateway, return_url: str, now: datetime, *,
+               language: str | None = None) -> str:
+    """A billing portal session for this member's own customer, shown in `language` (by default the
+    member's own). Conflict when they have none."""
     if not member.stripe_customer_id:
-        raise Conflict("There is no billing to manage yet: you haven't paid for a membership.", code="no_billing")
+        raise Conflict(gettext("There is no billing to manage yet: you haven't paid for a membership."), code="no_billing")
     session = gateway.create_portal_session(customer_id=member.stripe_customer_id, return_url=return_url,
-                                            key=f"member-{member.id}-{int(now.timestamp() * 1000)}")
+                                            key=f"member-{member.id}-{int(now.timestamp() * 1000)}",
+                                            locale=stripe_locale(language or member.language))
     log_event(logger, "account.portal_opened", member_id=member.id)
     return session["url"]
 
@@ -133,7 +163,7 @@ def cancel_membership(member: Member, gateway: StripeGateway, now: datetime) -> 
     assert locked is not None
     plan = cancel_plan(locked, now)
     if not plan.at_period_end and not plan.stop_now:
-        raise Conflict("There is no membership to cancel.", code="nothing_to_change")
+        raise Conflict(gettext("There is no membership to cancel."), code="nothing_to_change")
     note = _note(locked, "member cancelled from their account", now)
     for sub in plan.at_period_end:
         fresh = gateway.set_cancel_at_period_end(sub.stripe_subscription_id, True, key=f"activity-{note.id}-{sub.id}")
@@ -153,7 +183,7 @@ def undo_cancel(member: Member, gateway: StripeGateway, now: datetime) -> Subscr
     assert locked is not None
     sub = primary_subscription(locked.subscriptions)
     if sub is None or not status_of(locked, now).can_undo:
-        raise Conflict("This membership can no longer be restarted from here; please join again.",
+        raise Conflict(gettext("This membership can no longer be restarted from here; please join again."),
                        code="nothing_to_change")
     note = _note(locked, "member undid their cancellation", now)
     key = f"activity-{note.id}-{sub.id}"

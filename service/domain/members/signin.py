@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
+from flask_babel import gettext
 from flask_login import UserMixin
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import delete, func, select
@@ -117,26 +118,35 @@ def _locked_token(token_id: int) -> SigninToken | None:
     return db.session.scalars(query.execution_options(populate_existing=True)).one_or_none()
 
 
-def redeem_link(signed: str, now: datetime) -> Member:
-    """The member a link signs in. Raises InvalidSignin when forged, expired or used up."""
+def redeem_link(signed: str, now: datetime, *, language: str | None = None) -> Member:
+    """The member a link signs in; `language`, the one the reader chose, becomes theirs. Raises
+    InvalidSignin when forged, expired or used up."""
     try:
         data = _signer().loads(signed)
         token = _locked_token(int(data["t"])) if isinstance(data, dict) and isinstance(data.get("t"), int) else None
     except BadSignature:
         token = None
     if token is None:
-        raise InvalidSignin("This sign-in link is not valid. Please use the link from the email exactly as it "
-                            "is, or ask for a new one.")
+        raise InvalidSignin(gettext("This sign-in link is not valid. Please use the link from the email exactly as "
+                                    "it is, or ask for a new one."))
     if not _link_usable(token, now):
         log_event(logger, "signin.link_refused", token_id=token.id, member_id=token.member_id)
-        raise InvalidSignin("This sign-in link has expired. Links work for 15 minutes; please ask for a new one.",
+        raise InvalidSignin(gettext("This sign-in link has expired. Links work for 15 minutes; please ask for a new one."),
                             code="signin_link_expired")
     token.first_used_at = token.first_used_at or now
     token.code_spent_at = token.code_spent_at or now  # the link was used: its code is spent
     token.link_uses += 1
     db.session.flush()
     log_event(logger, "signin.link_used", token_id=token.id, member_id=token.member_id, uses=token.link_uses)
-    return db.session.get_one(Member, token.member_id)
+    return _signed_in(db.session.get_one(Member, token.member_id), language)
+
+
+def _signed_in(member: Member, language: str | None) -> Member:
+    """The member who just proved their address; the language they chose (if any) is theirs from now on."""
+    if language and member.language != language:
+        member.language = language
+        db.session.flush()
+    return member
 
 
 def _link_usable(token: SigninToken, now: datetime) -> bool:
@@ -156,8 +166,9 @@ class CodeResult:
     too_many: bool = False
 
 
-def redeem_code(email: str, code: str, now: datetime) -> CodeResult:
-    """Sign in with the newest live code of the address, unless it has had too many wrong codes.
+def redeem_code(email: str, code: str, now: datetime, *, language: str | None = None) -> CodeResult:
+    """Sign in with the newest live code of the address, unless it has had too many wrong codes;
+    `language`, the one the reader chose, becomes the member's.
 
     Every wrong guess counts against the token (when they run out the code is spent) and against
     the address, whatever token it was meant for; an unknown address or one with no live code
@@ -180,7 +191,7 @@ def redeem_code(email: str, code: str, now: datetime) -> CodeResult:
             token.code_spent_at = token.code_used_at = now
             db.session.flush()
             log_event(logger, "signin.code_used", token_id=token.id, member_id=member.id)
-            return CodeResult(member=member)
+            return CodeResult(member=_signed_in(member, language))
         if token.code_attempts >= _setting("SIGNIN_CODE_MAX_ATTEMPTS"):
             token.code_spent_at = now
     _record_failure(digest, now)

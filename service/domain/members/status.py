@@ -25,7 +25,12 @@ def lock_member(member_id: int) -> Member | None:
 
 
 def locked_where(condition: Any) -> Member | None:
-    """Find and lock in one statement (FOR UPDATE on PostgreSQL)."""
+    """Find and lock in one statement (FOR UPDATE on PostgreSQL).
+
+    The member's subscriptions load in a statement of their own once the lock is granted
+    (Member.subscriptions is selectin): joined into the locking statement, they would be read
+    as they were before it waited for the lock, and miss a subscription that the transaction
+    holding the lock had just added."""
     query = select(Member).where(condition).with_for_update().execution_options(populate_existing=True)
     return db.session.scalars(query).one_or_none()
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import current_app
+from flask_babel import gettext
 from itsdangerous import BadSignature, SignatureExpired, URLSafeSerializer, URLSafeTimedSerializer
 from sqlalchemy import select
 
@@ -74,8 +75,8 @@ def read_unsubscribe_token(token: str) -> tuple[str, str]:
     try:
         return _fields(_unsubscribe_signer().loads(token))
     except BadSignature:
-        raise InvalidLink("This unsubscribe link is not valid. It may have been cut short or changed; "
-                          "please use the link from the email exactly as it is.") from None
+        raise InvalidLink(gettext("This unsubscribe link is not valid. It may have been cut short or changed; "
+                                  "please use the link from the email exactly as it is.")) from None
 
 
 def read_confirm_token(token: str) -> tuple[str, str]:
@@ -83,11 +84,11 @@ def read_confirm_token(token: str) -> tuple[str, str]:
     try:
         return _fields(_confirm_signer().loads(token, max_age=int(CONFIRM_MAX_AGE.total_seconds())))
     except SignatureExpired:
-        raise InvalidLink("This confirmation link has expired. Please sign up again and we will "
-                          "send a new one.", code="link_expired") from None
+        raise InvalidLink(gettext("This confirmation link has expired. Please sign up again and we will "
+                                  "send a new one."), code="link_expired") from None
     except BadSignature:
-        raise InvalidLink("This confirmation link is not valid. Please use the link from the email "
-                          "exactly as it is, or sign up again.") from None
+        raise InvalidLink(gettext("This confirmation link is not valid. Please use the link from the email "
+                                  "exactly as it is, or sign up again.")) from None
 
 
 def _base() -> str:

@@ -4,22 +4,32 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from flask_babel import gettext
 from sqlalchemy import select
 
 from service.domain import csv_out
 from service.errors import NotFound
 from service.extensions import db
+from service.i18n import N_
 from service.models import ListStatus, ListSubscription, Newsletter, normalize_email
 
 MEMBERS_LIST = "members-digest"  # the members' digest: follows access, members only
 CSV_COLUMNS = ("email", "status", "member_id", "subscribed_since", "updated_at")
+# The names of the lists the first migration creates are in the catalog, so readers see them in their
+# language; a list staff add later is shown as they named it.
+SEEDED_NAMES = frozenset({N_("Members' daily digest"), N_("Daily headlines")})
 
 
 def get_list(slug: str) -> Newsletter:
     newsletter = db.session.scalar(select(Newsletter).where(Newsletter.slug == slug))
     if newsletter is None:
-        raise NotFound(f"There is no newsletter called {slug!r}.")
+        raise NotFound(gettext("There is no newsletter called %(slug)s.", slug=repr(slug)))
     return newsletter
+
+
+def list_name(newsletter: Newsletter) -> str:
+    """The list's name as readers see it, in the page's or email's language."""
+    return gettext(newsletter.name) if newsletter.name in SEEDED_NAMES else newsletter.name
 
 
 def all_lists() -> list[Newsletter]:

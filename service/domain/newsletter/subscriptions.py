@@ -17,6 +17,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from flask_babel import gettext
 from sqlalchemy import select
 
 from service.db import utcnow
@@ -188,8 +189,8 @@ def request_subscription(email: str, slug: str, actor: Actor, now: datetime | No
     now = now or utcnow()
     newsletter = get_list(slug)
     if newsletter.members_only:
-        raise ValidationFailed("That newsletter comes with membership; there is nothing to sign up for.",
-                               fields={"list": ["Not open for sign-up."]})
+        raise ValidationFailed(gettext("That newsletter comes with membership; there is nothing to sign up for."),
+                               fields={"list": [gettext("Not open for sign-up.")]})
     email = normalize_email(email)
     sub = find_subscription(newsletter, email)
     if sub is not None and sub.status is ListStatus.SUBSCRIBED:
@@ -213,7 +214,7 @@ def confirm_subscription(email: str, slug: str, actor: Actor, now: datetime | No
     """The reader followed the confirmation link: subscribe. Returns False if already subscribed."""
     newsletter = get_list(slug)
     if newsletter.members_only:  # never issued for these lists; refuse rather than bypass the policy
-        raise ValidationFailed("That newsletter comes with membership; it cannot be joined by link.")
+        raise ValidationFailed(gettext("That newsletter comes with membership; it cannot be joined by link."))
     sub = find_subscription(newsletter, email)
     if sub is not None and sub.status is ListStatus.SUBSCRIBED:
         return False

@@ -4,11 +4,23 @@ from __future__ import annotations
 import json
 
 from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext
 
 from service.db import utcnow
+from service.domain.giving import statements
+from service.domain.giving.statement_pdf import kind_name
 from service.domain.members import email_change
 from service.domain.members.access import primary_subscription
-from service.domain.members.account import cancel_membership, cancel_plan, day, invoices, portal_url, status_of, undo_cancel
+from service.domain.members.account import (
+    cancel_membership,
+    cancel_plan,
+    day,
+    invoice_status,
+    invoices,
+    portal_url,
+    status_of,
+    undo_cancel,
+)
 from service.domain.members.reader_data import choose_newsletter, export, newsletter_choices
 from service.domain.members.signin import end_reader_sessions
 from service.gateways import payments
@@ -30,9 +42,12 @@ def _member() -> Member:
 @reader_required
 def index():
     member, now = _member(), utcnow()
+    contributions = statements.member_contributions(member.id)
     return render_template("account/index.html", member=member, status=status_of(member, now),
                            subscription=primary_subscription(member.subscriptions), invoices=invoices(member),
-                           choices=newsletter_choices(member), money=money, day=day)
+                           choices=newsletter_choices(member), money=money, day=day, contributions=contributions,
+                           statement_years=statements.years_given(contributions), kind_name=kind_name,
+                           invoice_status=invoice_status)
 
 
 @bp.post("/billing")
@@ -55,12 +70,13 @@ def confirm_cancel():
 @reader_required
 def cancel():
     done = cancel_membership(_member(), payments(), utcnow())
-    said = "Your membership is cancelled and you won't be charged again."
+    said = [gettext("Your membership is cancelled and you won't be charged again.")]
     if done.stop_now:
-        said += " The payment that failed will not be tried again."
+        said.append(gettext("The payment that failed will not be tried again."))
     if done.access_until is not None:
-        said += f" It stays active until {day(done.access_until)}. Changed your mind? You can undo this until then."
-    flash(said)
+        said.append(gettext("It stays active until %(day)s. Changed your mind? You can undo this until then.",
+                            day=day(done.access_until)))
+    flash(" ".join(said))
     return redirect(url_for("account.index"), 303)
 
 
@@ -68,7 +84,7 @@ def cancel():
 @reader_required
 def undo():
     sub = undo_cancel(_member(), payments(), utcnow())
-    flash(f"Welcome back: your membership will renew on {day(sub.current_period_end)}.")
+    flash(gettext("Welcome back: your membership will renew on %(day)s.", day=day(sub.current_period_end)))
     return redirect(url_for("account.index"), 303)
 
 
@@ -77,7 +93,7 @@ def undo():
 def newsletters():
     slug, subscribe = request.form.get("list", ""), request.form.get("action") == "subscribe"
     choose_newsletter(_member(), slug, subscribe, request.remote_addr, request.user_agent.string or None, utcnow())
-    flash("Your newsletter choice is saved.")
+    flash(gettext("Your newsletter choice is saved."))
     return redirect(url_for("account.index") + "#newsletters", 303)
 
 
@@ -87,7 +103,7 @@ def sign_out_everywhere():
     """End every session of this reader, on every device (a lost phone, a shared computer), and this one."""
     end_reader_sessions(_member())
     end_this_session()
-    flash("You are signed out on every device, including this one.")
+    flash(gettext("You are signed out on every device, including this one."))
     return redirect("/", 303)
 
 
@@ -98,6 +114,17 @@ def download_data():
     body = json.dumps(export(_member(), utcnow()), indent=2, sort_keys=True)
     return Response(body, mimetype="application/json",
                     headers={"Content-Disposition": 'attachment; filename="my-membership-data.json"',
+                             "Cache-Control": "no-store"})
+
+
+@bp.get("/statements/<int:year>.pdf")
+@reader_required
+def statement(year: int):
+    """The reader's giving statement for fiscal year `year` (named by the year it ends in), as a PDF
+    built now from their contributions; 404 for a year they gave nothing in."""
+    pdf = statements.pdf_for(_member().id, year, utcnow())
+    return Response(pdf, mimetype="application/pdf",
+                    headers={"Content-Disposition": f'attachment; filename="giving-statement-{year}.pdf"',
                              "Cache-Control": "no-store"})
 
 

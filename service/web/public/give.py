@@ -5,6 +5,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Blueprint, current_app, redirect, render_template, request, session
+from flask_babel import gettext
 from marshmallow import ValidationError
 
 from service.db import utcnow
@@ -14,6 +15,7 @@ from service.domain.giving.give import GiveRequest, confirm_gift, start_give
 from service.domain.members.access import has_access
 from service.extensions import limiter
 from service.gateways import payments
+from service.i18n import current_language
 from service.schemas.give import OTHER, GiveForm
 from service.schemas.join import dollars_to_cents
 from service.web.public.join import JOIN_LIMIT_PER_EMAIL, JOIN_LIMIT_PER_IP, SESSION_ID
@@ -64,7 +66,7 @@ def give():
         data = GiveForm(config["GIVE_SUGGESTED_AMOUNTS"], config["GIVE_MIN_AMOUNT"]).load(request.form.to_dict())
     except ValidationError as exc:
         return render_give_form(request.form.to_dict(), exc.normalized_messages(), 422)
-    req = GiveRequest(**data, currency=CURRENCY, attribution=clean(request.form))
+    req = GiveRequest(**data, currency=CURRENCY, attribution=clean(request.form), language=current_language())
     url = start_give(req, payments(), utcnow(), base_url=config["BASE_URL"])
     session[GIVING_MEMBER] = data["email"]
     return redirect(url, 303)
@@ -75,7 +77,7 @@ def fee():
     """The fee cover for an amount, for readers whose browser runs no script: ?amount=25."""
     cents = dollars_to_cents(request.args.get("amount", ""))
     if cents is None or cents < current_app.config["GIVE_MIN_AMOUNT"]:
-        return {"error": {"code": "bad_amount", "message": "Give an amount in dollars, like 25 or 12.50."}}, 400
+        return {"error": {"code": "bad_amount", "message": gettext("Give an amount in dollars, like 25 or 12.50.")}}, 400
     return {"amount": cents, "fee_covered": fee_cover(cents), "total": cents + fee_cover(cents), "currency": CURRENCY}
 
 

@@ -15,6 +15,7 @@ from service.domain.members.access import has_access
 from service.domain.members.account import portal_url
 from service.extensions import limiter
 from service.gateways import payments
+from service.i18n import current_language
 from service.schemas.join import JoinForm
 from service.web.public.home import render_join_form
 from service.web.public.readers import email_key, signed_in_member
@@ -39,13 +40,13 @@ def join():
     if member is not None and (has_access(member, now) or live_billing(member, payments(), now)):
         if member.stripe_customer_id is None:  # a comp, with nothing to bill: their account page
             return redirect(url_for("account.index"), 303)
-        return redirect(portal_url(member, payments(), f"{base_url}/account", now), 303)
+        return redirect(portal_url(member, payments(), f"{base_url}/account", now, language=current_language()), 303)
     try:
         form = JoinForm(active_plans()).load(request.form.to_dict())
     except ValidationError as exc:
         return render_join_form(request.form, exc.normalized_messages(), 422)
-    outcome = start_join(JoinRequest(**form, attribution=clean(request.form)), payments(), now, base_url=base_url,
-                         checked=member)
+    outcome = start_join(JoinRequest(**form, attribution=clean(request.form), language=current_language()), payments(), now,
+                         base_url=base_url, checked=member)
     if outcome.checkout_url is None:
         return render_template("signin/check_inbox.html", email=form["email"], errors={})
     session[JOINING_MEMBER] = outcome.member_id

@@ -7,6 +7,7 @@ the database by the domain.
 from __future__ import annotations
 
 from flask import Blueprint, redirect, render_template, request, session
+from flask_babel import lazy_gettext
 from marshmallow import ValidationError
 from werkzeug.wrappers import Response
 
@@ -15,6 +16,7 @@ from service.domain.members.signin import redeem_code, redeem_link, request_sign
 from service.extensions import client_key, limiter
 from service.models import Member
 from service.schemas.join import CodeForm, SigninForm
+from service.web.i18n import chosen_language
 from service.web.public.readers import email_key, end_this_session, safe_next, sign_in
 
 bp = Blueprint("signin", __name__)
@@ -25,8 +27,8 @@ REQUEST_LIMIT_PER_IP = "10 per minute;50 per hour"
 REQUEST_LIMIT_PER_EMAIL = "3 per minute;10 per hour"
 CODE_LIMIT_PER_IP = "10 per minute;30 per hour"
 CODE_LIMIT_PER_EMAIL = "10 per hour"
-WRONG_CODE = "That code isn't right, or it has expired. Check the newest email from us, or ask for a new code."
-TOO_MANY_CODES = "Too many wrong codes: use the link in your email instead."
+WRONG_CODE = lazy_gettext("That code isn't right, or it has expired. Check the newest email from us, or ask for a new code.")
+TOO_MANY_CODES = lazy_gettext("Too many wrong codes: use the link in your email instead.")
 
 
 @bp.get("/signin")
@@ -56,7 +58,7 @@ def enter_code():
     except ValidationError as exc:
         return render_template("signin/check_inbox.html", email=request.form.get("email", ""),
                                errors=exc.normalized_messages()), 422
-    result = redeem_code(data["email"], data["code"], utcnow())
+    result = redeem_code(data["email"], data["code"], utcnow(), language=chosen_language())
     if result.member is None:
         message = TOO_MANY_CODES if result.too_many else WRONG_CODE
         return render_template("signin/check_inbox.html", email=data["email"], errors={"code": [message]}), 422
@@ -65,8 +67,9 @@ def enter_code():
 
 @bp.get("/signin/link/<token>")
 def follow_link(token: str):
-    """The emailed link signs in at once; mail scanners that open it first use up one of its few uses."""
-    return _signed_in(redeem_link(token, utcnow()))
+    """The emailed link signs in at once; mail scanners that open it first use up one of its few uses.
+    A language the reader chose in this browser becomes the member's."""
+    return _signed_in(redeem_link(token, utcnow(), language=chosen_language()))
 
 
 def _signed_in(member: Member) -> Response:

@@ -206,6 +206,7 @@ def test_a_paying_member_who_gives_gets_the_gift_recorded_not_a_second_membershi
     assert payer.status is MemberStatus.ACTIVE
     until = payer.term_until
     sign_in_as(client, payer)
+    assert 'href="/give"' in client.get("/account").get_data(as_text=True)
     give_and_pay(client, sandbox, tap, email="payer@example.org", amount_choice="5000")
     gifts = [c for c in contributions_of(db_session, payer) if c.kind is ContributionKind.ONE_TIME]
     assert len(gifts) == 1 and gifts[0].term_months is None and payer.term_until == until
@@ -236,6 +237,9 @@ def test_a_join_from_a_campaign_link_attributes_every_invoice_of_the_subscriptio
     [paid] = contributions_of(db_session, joined)
     assert (paid.kind, paid.amount, paid.campaign) == (ContributionKind.MEMBERSHIP, 5000, "fall-drive")
     assert paid.attribution == {"utm_campaign": "fall-drive", "referral": "friend42"}
+    # Stripe's payment behind the invoice (its invoice payment), with the fee of its balance transaction.
+    assert paid.stripe_payment_intent_id.startswith("pi_") and paid.stripe_charge_id.startswith("ch_")
+    assert paid.stripe_fee == round(5000 * 0.029) + 30 and paid.stripe_net == 5000 - paid.stripe_fee
     assert joined.first_touch["referral"] == "friend42"
 
 
