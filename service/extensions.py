@@ -2,17 +2,20 @@
 from __future__ import annotations
 
 import ipaddress
+import time
 from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import urlsplit
 
 from flask import Flask, current_app
 from flask.globals import app_ctx
+from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_talisman import Talisman
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, scoped_session, sessionmaker
 
 if TYPE_CHECKING:
@@ -61,7 +64,32 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         engine = create_engine(url, connect_args={"timeout": 15}, **kwargs)
         _sqlite_transactions(engine)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10, **kwargs)
+    engine = create_engine(url, pool_size=10, max_overflow=10, **kwargs)
+    _ping_when_idle(engine, STALE_AFTER_SECONDS)
+    return engine
+
+
+# A pooled connection idle this long may have been cut in between (a database restart, a
+# firewall's idle timeout): it is checked before use. A busy pool's connections are not: SQLAlchemy's
+# pool_pre_ping would add a round trip to every transaction, the hot path of every webhook. A
+# connection that breaks anyway fails its request, and the pool then replaces all its connections.
+STALE_AFTER_SECONDS = 30.0
+
+
+def _ping_when_idle(engine: Engine, idle_seconds: float) -> None:
+    @event.listens_for(engine, "checkin")
+    def _checkin(_dbapi_connection: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        idle_since = record.info.get("idle_since")
+        if idle_since is None or time.monotonic() - idle_since < idle_seconds:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except Exception as exc:  # noqa: BLE001 - the pool retries the checkout with a new connection
+            raise DisconnectionError("stale pooled connection") from exc
 
 
 def _sqlite_transactions(engine: Engine) -> None:
@@ -108,6 +136,8 @@ def client_key() -> str:
 
 
 db = Database()
+# Bound by service.web.i18n.init_i18n, which also says how a page's language is chosen.
+babel = Babel()
 login_manager = LoginManager()
 csrf = CSRFProtect()
 talisman = Talisman()

@@ -2,8 +2,13 @@
 
 `run_each` is the one place that rule lives: for each item, do the work and
 commit; on failure roll back, record the failure (and commit that), and go on.
-The webhook inbox, the outbox, reconcile and the worker's jobs all go through
-it, so domain code only flushes.
+Reconcile and the webhook request go through it (`run_one`), so domain code
+only flushes. The worker's inbox pass claims a batch and goes through
+`run_batch` instead: one transaction and one commit per batch, each member's
+events in a savepoint of their own, so one bad event does not sink the others
+and the cost per event does not include a commit. The outbox pass also commits
+once per claimed batch; a failed delivery is recorded on its row by
+`outbox.deliver`, which never raises for it.
 
 `membership worker` runs the jobs in JOBS in a loop until told to stop. A job
 is a callable `job(now) -> int` that does one bounded pass of work and returns
@@ -18,12 +23,12 @@ from __future__ import annotations
 import logging
 import signal
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 from itertools import islice
 from typing import TypeVar
 
-from flask import current_app
+from flask import Flask, current_app
 
 from service.db import utcnow
 from service.domain import outbox
@@ -34,13 +39,15 @@ from service.extensions import db
 from service.gateways import payments
 from service.gateways.stripe_gateway import StripeGateway
 from service.logs import log_event
-from service.models import InboxStatus, OutboxMessage
+from service.models import InboxStatus
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
 R = TypeVar("R")
 Job = Callable[[datetime], int]
-OUTBOX_BATCH = 200
+INBOX_PASS = 500  # Stripe events per worker pass (the pass's other jobs cost the same however many)
+OUTBOX_BATCH = 200  # outbox rows per worker pass
+CLAIM_BATCH = 100  # rows claimed, applied or delivered, and committed together
 
 
 # --- the runner ---------------------------------------------------------------------
@@ -87,33 +94,111 @@ def _failed(item: T, exc: Exception, on_failure: Callable[[T, Exception], None] 
         log_event(logger, "job.item_failed", level=logging.WARNING, error=type(exc).__name__)
 
 
+def run_batch(groups: Iterable[Sequence[T]], work: Callable[[Sequence[T]], object], *,
+              on_failure: Callable[[T, Exception], None]) -> int:
+    """A claimed batch in one transaction: each group of items in a savepoint of its own, then
+    one commit. A group that fails is rolled back to its savepoint and its items are tried
+    again one at a time, each in its own savepoint, so only the item that fails is recorded as
+    failed (`on_failure`, in the batch's transaction) and the rest of the batch goes on.
+    Returns how many items were taken. A failure while recording rolls the whole batch back
+    and propagates: its rows stay waiting, and the next pass claims them again."""
+    taken = 0
+    try:
+        for group in groups:
+            taken += len(group)
+            try:
+                with db.session.begin_nested():
+                    work(group)
+            except Exception as exc:  # noqa: BLE001 - rolled back to the savepoint; recorded below
+                if len(group) == 1:
+                    on_failure(group[0], exc)
+                else:
+                    _one_at_a_time(group, work, on_failure)
+        db.session.commit()
+        # The session outlives the batch (a worker's loop) and keeps what it loaded after commit:
+        # the next batch reads afresh whatever another process may have changed since.
+        db.session.expire_all()
+    except BaseException:
+        db.session.rollback()
+        raise
+    return taken
+
+
+def _one_at_a_time(group: Sequence[T], work: Callable[[Sequence[T]], object],
+                   on_failure: Callable[[T, Exception], None]) -> None:
+    for item in group:
+        try:
+            with db.session.begin_nested():
+                work([item])
+        except Exception as exc:  # noqa: BLE001 - recorded on the item
+            on_failure(item, exc)
+
+
 # --- the webhook inbox ----------------------------------------------------------------
 
 
 def apply_event(stripe_event_id: str, gateway: StripeGateway, now: datetime) -> InboxStatus:
     """Apply one stored event in its own transaction; a failure is recorded (and committed) instead."""
-    status = run_one(lambda: inbox.apply(stripe_event_id, gateway, now),
+    status = run_one(lambda: inbox.apply(inbox.lock(stripe_event_id), gateway, now),
                      lambda exc: inbox.record_failure(stripe_event_id, exc, now))
     return InboxStatus.FAILED if status is None else status
 
 
 def receive_event(event: dict, gateway: StripeGateway, now: datetime, *, apply_now: bool) -> InboxStatus | None:
-    """A verified webhook: store it and commit (from here it cannot be lost; a storage failure
-    propagates, so Stripe retries), then, with `apply_now`, apply it in its own transaction.
+    """A verified webhook. Without `apply_now`: store it and commit (a storage failure propagates,
+    so Stripe retries). With it: store and apply it in one transaction; if applying fails, that
+    is rolled back and the event is stored with the failure recorded on it instead. Either way
+    the event is committed before the request answers 2xx, and whatever applying queued in the
+    outbox is left to the worker: the webhook answers before anything slow.
     Returns the outcome of applying, or None when it was only stored."""
+    if not apply_now:
+        inbox.store(event, now)
+        db.session.commit()
+        return None
+    status = run_one(lambda: inbox.store_and_apply(event, gateway, now),
+                     lambda exc: _store_failed(event, exc, now))
+    outbox.take_pending_keys()
+    return InboxStatus.FAILED if status is None else status
+
+
+def _store_failed(event: dict, exc: Exception, now: datetime) -> None:
     inbox.store(event, now)
-    db.session.commit()
-    return apply_event(event["id"], gateway, now) if apply_now else None
+    inbox.record_failure(event["id"], exc, now)
+
+
+def apply_claimed(rows: Sequence[inbox.Stored], gateway: StripeGateway, now: datetime) -> int:
+    """Apply a claimed batch and commit it: each member's events in their own savepoint, in id
+    order, sharing their Stripe reads (a burst for one subscription costs one read)."""
+    return run_batch(inbox.by_member(rows), lambda group: _apply_group(group, gateway, now),
+                     on_failure=lambda row, exc: inbox.record_failure(row.stripe_event_id, exc, now))
+
+
+def _apply_group(group: Sequence[inbox.Stored], gateway: StripeGateway, now: datetime) -> None:
+    fresh: set[str] = set()
+    for row in group:
+        inbox.apply(row, gateway, now, fresh)
 
 
 def retry_events(now: datetime, gateway: StripeGateway, limit: int = 100, *, include_not_due: bool = False,
                  received_after: timedelta = inbox.STUCK_AFTER) -> int:
-    """Apply waiting events (failed and due again, or stored and never applied), each in its own
-    transaction. Returns how many were tried."""
-    waiting = inbox.waiting_events(now, include_not_due=include_not_due, received_after=received_after)
-    # run_each gives each claimed row its transaction and records a failure on it (run_one inside).
-    return run_each(waiting, lambda row: inbox.apply(row.stripe_event_id, gateway, now, row),
-                    on_failure=lambda row, exc: inbox.record_failure(row.stripe_event_id, exc, now), limit=limit)
+    """Apply waiting events (failed and due again, or stored and never applied), a claimed batch
+    at a time, each event at most once. Returns how many were tried."""
+    return _apply_waiting(now, gateway, limit, include_not_due=include_not_due, received_after=received_after)[0]
+
+
+def _apply_waiting(now: datetime, gateway: StripeGateway, limit: int, *, include_not_due: bool = False,
+                   received_after: timedelta, after_id: int = 0) -> tuple[int, int]:
+    """`retry_events` from `after_id` on; returns how many were tried and the last id claimed."""
+    tried = 0
+    while tried < limit:
+        rows = inbox.claim(now, min(CLAIM_BATCH, limit - tried), include_not_due=include_not_due,
+                           received_after=received_after, after_id=after_id)
+        if not rows:
+            break
+        tried += apply_claimed(rows, gateway, now)
+        after_id = rows[-1].id
+    db.session.rollback()  # ends the read that found no more work
+    return tried, after_id
 
 
 def revive_dead_events(now: datetime) -> int:
@@ -126,26 +211,35 @@ def revive_dead_events(now: datetime) -> int:
 # --- the outbox -----------------------------------------------------------------------
 
 
-def _due_messages(now: datetime | None, keys: Iterable[str] | None) -> Iterator[tuple[OutboxMessage, datetime]]:
-    while True:
-        when = now or utcnow()
-        message = outbox.claim_next(when, keys)
-        if message is None:
-            return
-        yield message, when
-
-
 def deliver_outbox(limit: int = 100, now: datetime | None = None, *, keys: Iterable[str] | None = None) -> int:
-    """Deliver up to `limit` due rows, each in its own transaction (one failure undoes nothing
-    else). `keys` restricts delivery to rows with those keys (a web request's own rows).
+    """Deliver up to `limit` due rows, a claimed batch at a time, one commit per batch. A failed
+    delivery is recorded on its row (backoff, or dead) and undoes nothing else; only a failure of
+    the database itself ends the batch uncommitted, and then its rows go out again (delivery is
+    at least once). `keys` restricts delivery to rows with those keys (a web request's own rows).
     Returns how many were attempted."""
     keys = list(keys) if keys is not None else None
-    return run_each(_due_messages(now, keys), lambda claimed: outbox.deliver(*claimed), limit=limit)
+    attempted = 0
+    while attempted < limit:
+        when = now or utcnow()
+        batch = outbox.claim_batch(when, min(CLAIM_BATCH, limit - attempted), keys)
+        if not batch:
+            break
+        try:
+            for message in batch:
+                outbox.deliver(message, when)  # records a failed delivery on its row; never raises for it
+            db.session.commit()
+        except BaseException:
+            db.session.rollback()
+            raise
+        attempted += len(batch)
+    db.session.rollback()  # ends the read that found no more work
+    return attempted
 
 
 def deliver_queued() -> int:
-    """Best effort: deliver what this session enqueued, right after its commit. Never raises."""
-    keys = db.session.info.pop(outbox.PENDING_KEYS, None)
+    """Best effort: deliver what this session enqueued, right after its commit (other requests
+    than Stripe's webhooks, with OUTBOX_DELIVER_INLINE). Never raises."""
+    keys = outbox.take_pending_keys()
     if not keys or not current_app.config["OUTBOX_DELIVER_INLINE"]:
         return 0
     try:
@@ -170,9 +264,7 @@ def reconcile(gateway: StripeGateway, now: datetime, *,
         tick=lambda: tick("subscriptions"))
     for event in list(reconciling.missed_events(gateway, now)):
         report.events_missing += 1
-        inbox.store(event, now)
-        db.session.commit()
-        report.events_applied += apply_event(event["id"], gateway, now) is not InboxStatus.FAILED
+        report.events_applied += receive_event(event, gateway, now, apply_now=True) is not InboxStatus.FAILED
         tick("events")
     return reconciling.finished(report)
 
@@ -180,11 +272,32 @@ def reconcile(gateway: StripeGateway, now: datetime, *,
 # --- the worker's jobs ----------------------------------------------------------------
 
 
-def retry_inbox(now: datetime) -> int:
-    """Apply Stripe events whose apply failed (when due again) or that were stored and never applied."""
-    # When webhooks are only stored, applying them is this job's work, at once.
-    inline = current_app.config["WEBHOOK_APPLY_INLINE"]
-    return retry_events(now, payments(), received_after=inbox.STUCK_AFTER if inline else timedelta(0))
+class InboxJob:
+    """Apply Stripe events whose apply failed (when due again) or that were stored and never applied.
+
+    While its passes keep filling up (a backlog), a pass resumes after the last event the previous
+    one claimed: the index of waiting events still holds entries for the events just applied until
+    vacuum removes them, and a claim from the start would walk over all of them each time. A pass
+    that comes up short has reached the end, and the next one starts from the beginning again (as
+    one does every RESTART_AFTER at the latest), for failed events due again and rows another
+    worker held."""
+
+    RESTART_AFTER = timedelta(seconds=30)
+
+    def __init__(self) -> None:
+        self.after_id, self.started_at = 0, utcnow()
+
+    def __call__(self, now: datetime) -> int:
+        if now - self.started_at > self.RESTART_AFTER:
+            self.after_id = 0
+        if self.after_id == 0:
+            self.started_at = now
+        # When webhooks are only stored, applying them is this job's work, at once.
+        inline = current_app.config["WEBHOOK_APPLY_INLINE"]
+        tried, last_id = _apply_waiting(now, payments(), INBOX_PASS, after_id=self.after_id,
+                                        received_after=inbox.STUCK_AFTER if inline else timedelta(0))
+        self.after_id = last_id if tried == INBOX_PASS else 0
+        return tried
 
 
 def deliver_due_outbox(now: datetime) -> int:
@@ -212,7 +325,7 @@ def purge_outbox(now: datetime) -> int:
 
 
 JOBS: dict[str, Job] = {
-    "inbox": retry_inbox,
+    "inbox": InboxJob(),
     "outbox": deliver_due_outbox,
     "newsletter_access": expire_access,
     "term_reminders": remind_terms,
@@ -239,9 +352,28 @@ class Worker:
         self.interval = interval
         self.jobs = jobs
         self.stopping = threading.Event()
+        self.thread: threading.Thread | None = None
 
     def stop(self, *_args: object) -> None:
         self.stopping.set()
+
+    def start_thread(self, app: Flask) -> threading.Thread:
+        """Run the loop in a daemon thread of this process, in an app context of its own
+        (`membership serve`: the development server does its own background work)."""
+
+        def loop() -> None:
+            with app.app_context():
+                self.run()
+
+        self.thread = threading.Thread(target=loop, name="membership-worker", daemon=True)
+        self.thread.start()
+        return self.thread
+
+    def stop_thread(self, timeout: float = 10.0) -> None:
+        """Stop the thread `start_thread` started, after its current job."""
+        self.stop()
+        if self.thread is not None:
+            self.thread.join(timeout)
 
     def install_signal_handlers(self) -> None:
         signal.signal(signal.SIGTERM, self.stop)

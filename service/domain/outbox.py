@@ -5,11 +5,15 @@ commits), so an email or a list change exists exactly when the change that
 caused it was committed. Delivery happens later, at least once:
 
 - `service.jobs.deliver_outbox` (the worker, and right after a web request's
-  commit) claims due rows one at a time (`claim_next`) with `SELECT ... FOR UPDATE SKIP LOCKED` on
-  PostgreSQL, so any number of workers share a backlog and each row is
-  delivered by one of them. SQLite has no row locks: run a single worker there.
+  commit, though never after a Stripe webhook's) claims a batch of due rows
+  (`claim_batch`) with `SELECT ... FOR UPDATE SKIP LOCKED` on PostgreSQL, so any
+  number of workers share a backlog and each row is delivered by one of them.
+  SQLite has no row locks: run a single worker there.
 - Rows with the same `key` go out in id order: a row waits while an older row
-  with its key is still pending (e.g. in backoff while the provider is down).
+  with its key is still pending (e.g. in backoff while the provider is down),
+  so a batch holds at most one row per key.
+- A claim walks two partial indexes of pending rows only (by id, and by key and
+  id for the ordering check), so it costs its batch whatever the backlog.
 - A failure schedules a retry with exponential backoff and jitter; after
   OUTBOX_MAX_ATTEMPTS, or at once for a permanent failure, the row is `dead`
   with the reason, for staff to see and `retry_dead`.
@@ -28,8 +32,9 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 from flask import current_app
-from sqlalchemy import CursorResult, and_, delete, exists, func, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import ColumnElement, CursorResult, delete, exists, func, literal_column, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import aliased
 
 from service.db import utcnow
@@ -62,40 +67,41 @@ def already_queued(dedupe_key: str) -> bool:
 
 def enqueue(topic: str, key: str, payload: dict[str, Any], dedupe_key: str | None = None,
             *, now: datetime | None = None) -> OutboxMessage | None:
-    """Add a message in the caller's transaction (flushed, not committed).
+    """Add a message in the caller's transaction (written at once, not committed).
 
     With a `dedupe_key` that exists already, adds nothing and returns None:
     "once per invoice attempt" is just a dedupe key naming the attempt.
     """
     if topic not in HANDLERS:
         raise ValueError(f"no outbox handler for topic {topic!r}")
-    if dedupe_key is not None and already_queued(dedupe_key):
-        return None
-    message = OutboxMessage(topic=topic, key=key, payload=payload, dedupe_key=dedupe_key,
-                            next_attempt_at=now or utcnow())
-    try:
-        # A savepoint, so losing a race on the unique dedupe key leaves the caller's work intact.
-        with db.session.begin_nested():
-            db.session.add(message)
-    except IntegrityError:
-        if dedupe_key is None:
-            raise
+    insert = pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    # One statement: ON CONFLICT settles a race on the unique dedupe key (the loser adds nothing and
+    # the caller's work stands), with no look-up first and no savepoint around it.
+    statement = (insert(OutboxMessage)
+                 .values(topic=topic, key=key, payload=payload, dedupe_key=dedupe_key, next_attempt_at=now or utcnow())
+                 .on_conflict_do_nothing(index_elements=["dedupe_key"]).returning(OutboxMessage))
+    message = db.session.scalars(statement).one_or_none()
+    if message is None:
         return None
     db.session.info.setdefault(PENDING_KEYS, set()).add(key)
     log_event(logger, "outbox.enqueued", outbox_id=message.id, topic=topic)
     return message
 
 
-def _claim_query(now: datetime, keys: Iterable[str] | None):
+# A literal, not a bound parameter: the planner must see the partial indexes' predicate
+# (status = 'pending') in the query to use them, also in a prepared statement's generic plan.
+_PENDING: ColumnElement[Any] = literal_column(f"'{OutboxStatus.PENDING}'")
+_DELIVERED: ColumnElement[Any] = literal_column(f"'{OutboxStatus.DELIVERED}'")
+
+
+def _claim_query(now: datetime, limit: int, keys: Iterable[str] | None):
     older = aliased(OutboxMessage)
-    blocked = exists().where(
-        and_(older.key == OutboxMessage.key, older.id < OutboxMessage.id, older.status == OutboxStatus.PENDING)
-    )
+    blocked = exists().where(older.key == OutboxMessage.key, older.status == _PENDING, older.id < OutboxMessage.id)
     query = (
         select(OutboxMessage)
-        .where(OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.next_attempt_at <= now, ~blocked)
+        .where(OutboxMessage.status == _PENDING, OutboxMessage.next_attempt_at <= now, ~blocked)
         .order_by(OutboxMessage.id)
-        .limit(1)
+        .limit(limit)
         # Another worker may have changed a row this session saw before: read it afresh.
         .execution_options(populate_existing=True)
     )
@@ -106,9 +112,16 @@ def _claim_query(now: datetime, keys: Iterable[str] | None):
     return query
 
 
-def claim_next(now: datetime, keys: Iterable[str] | None = None) -> OutboxMessage | None:
-    """Lock and return the oldest deliverable row, or None. The lock lasts until commit."""
-    return db.session.scalars(_claim_query(now, keys)).first()
+def claim_batch(now: datetime, limit: int, keys: Iterable[str] | None = None) -> list[OutboxMessage]:
+    """Lock and return up to `limit` deliverable rows, oldest first: due, and each the oldest
+    pending row of its key. `keys` restricts the claim to rows with those keys. The locks last
+    until the caller commits; rows another worker holds are skipped."""
+    return list(db.session.scalars(_claim_query(now, limit, keys)))
+
+
+def take_pending_keys() -> set[str]:
+    """The keys of the rows queued in this session since the last call (and forget them)."""
+    return db.session.info.pop(PENDING_KEYS, None) or set()
 
 
 def backoff(attempts: int, *, base: int | None = None, cap: int | None = None) -> timedelta:
@@ -188,6 +201,7 @@ def purge_delivered(now: datetime, batch: int = 1000) -> int:
     them also grows the table without end. Dead messages stay for staff.
     """
     cutoff = now - timedelta(days=current_app.config["OUTBOX_RETENTION_DAYS"])
-    ids = select(OutboxMessage.id).where(OutboxMessage.status == OutboxStatus.DELIVERED,
-                                         OutboxMessage.delivered_at < cutoff).limit(batch)
+    # The partial index of delivered rows by delivered_at: the oldest first, never the whole table.
+    ids = (select(OutboxMessage.id).where(OutboxMessage.status == _DELIVERED, OutboxMessage.delivered_at < cutoff)
+           .order_by(OutboxMessage.delivered_at).limit(batch))
     return cast("CursorResult[Any]", db.session.execute(delete(OutboxMessage).where(OutboxMessage.id.in_(ids.scalar_subquery())))).rowcount

@@ -5,7 +5,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from service.db import Base, str_enum, utcnow
@@ -19,11 +19,20 @@ class InboxStatus(enum.StrEnum):
     DEAD = "dead"  # failed INBOX_MAX_ATTEMPTS times: no more retries, staff alerted
 
 
+# The statuses of events still to apply (failed ones when due again): the partial index's rows.
+WAITING_SQL = "status IN ('received', 'failed')"
+
+
 class StripeEvent(Base):
     """Every genuine Stripe event, stored before it is applied, keyed by its id."""
 
     __tablename__ = "stripe_events"
-    __table_args__ = (Index("ix_stripe_events_status_received", "status", "received_at"),)
+    __table_args__ = (
+        Index("ix_stripe_events_status_received", "status", "received_at"),
+        # The worker's claim walks the events still to apply in id order: only those are in this
+        # index, so a claim costs what it takes (its batch), however many applied events there are.
+        Index("ix_stripe_events_waiting", "id", postgresql_where=text(WAITING_SQL), sqlite_where=text(WAITING_SQL)),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     stripe_event_id: Mapped[str] = mapped_column(String(255), unique=True)
@@ -56,11 +65,24 @@ class OutboxStatus(enum.StrEnum):
     DEAD = "dead"  # gave up after the configured attempts; staff can retry
 
 
+PENDING_SQL = "status = 'pending'"
+DELIVERED_SQL = "status = 'delivered'"
+
+
 class OutboxMessage(Base):
     """A change to deliver outside, committed in the same transaction as the change."""
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_status_next_attempt", "status", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_outbox_status_next_attempt", "status", "next_attempt_at"),
+        # The claim walks pending rows in id order and asks, for each, whether an older row of its
+        # key is pending: two small partial indexes keep both O(batch) whatever the backlog.
+        Index("ix_outbox_pending", "id", postgresql_where=text(PENDING_SQL), sqlite_where=text(PENDING_SQL)),
+        Index("ix_outbox_pending_key", "key", "id", postgresql_where=text(PENDING_SQL), sqlite_where=text(PENDING_SQL)),
+        # Retention deletes the oldest delivered rows a batch at a time, every worker pass.
+        Index("ix_outbox_delivered", "delivered_at", postgresql_where=text(DELIVERED_SQL),
+              sqlite_where=text(DELIVERED_SQL)),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     topic: Mapped[str] = mapped_column(String(100))

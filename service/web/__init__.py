@@ -95,7 +95,9 @@ def _commit(response: Response) -> Response:
     """The request commits once, after the view; error handlers roll back first.
 
     Then the outbox rows the request queued are delivered at once, best effort
-    (OUTBOX_DELIVER_INLINE); whatever fails is left to the worker.
+    (OUTBOX_DELIVER_INLINE): a reader who asked for a sign-in link gets it now.
+    Whatever fails is left to the worker, and so is everything a Stripe webhook
+    queued (`jobs.receive_event` hands it over): Stripe gets its answer first.
     """
     db.session.commit()
     deliver_queued()

@@ -9,12 +9,11 @@ Handlers return the member they touched, or raise NotOurs.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import select
 
 from service.domain import emails
 from service.domain.billing import sync as billing
@@ -23,20 +22,26 @@ from service.domain.giving import contributions
 from service.domain.giving.attribution import checkout_attribution, touch
 from service.extensions import db
 from service.gateways.stripe_gateway import StripeGateway
-from service.models import ActivityKind, IssueKind, Member, MemberActivity, MemberStatus, Subscription
+from service.models import ActivityKind, IssueKind, Member, MemberActivity, MemberStatus
 
 Obj = dict[str, Any]
 
 
 @dataclass(frozen=True)
 class Delivery:
-    """One event being applied: its id, the object in its payload, and what we need to act."""
+    """One event being applied: its id, the object in its payload, and what we need to act.
+
+    `fresh` holds the subscriptions read from Stripe (and stored) in this unit of work after
+    this event was stored: a worker's batch is claimed once its events are in the inbox, so a
+    read made while applying it already reflects every change its events announce. The
+    events of one member in a batch share the set."""
 
     event_id: str
     obj: Obj
     gateway: StripeGateway
     now: datetime
     received_at: datetime
+    fresh: set[str] = field(default_factory=set)
 
     @property
     def cause(self) -> billing.Cause:
@@ -52,13 +57,19 @@ CLOCK_MARGIN = timedelta(seconds=5)
 
 
 def _sync_subscription_by_id(member: Member, subscription_id: str, d: Delivery) -> None:
-    """Read the subscription from Stripe and store it, unless we already read it after this
-    event arrived: Stripe sends an event once its change is made, so that read included it.
-    A burst of events for one subscription then costs one read, not one each."""
-    stored = db.session.scalar(select(Subscription).where(Subscription.stripe_subscription_id == subscription_id))
-    if stored is not None and stored.member_id == member.id and stored.synced_at >= d.received_at + CLOCK_MARGIN:
+    """Read the subscription from Stripe and store it, unless it was read after this event was
+    stored: in this batch (`d.fresh`), or, by our clock, after the event arrived (Stripe sends
+    an event once its change is made, so that read included it). A burst of events for one
+    subscription then costs one read and one write, not one each."""
+    if subscription_id in d.fresh:
         return
-    billing.sync_subscription(member, d.gateway.retrieve_subscription(subscription_id), d.now, cause=d.cause)
+    # The member's subscriptions came with its lock; a subscription we have never seen is not among them.
+    stored = next((s for s in member.subscriptions if s.stripe_subscription_id == subscription_id), None)
+    if stored is not None and stored.synced_at >= d.received_at + CLOCK_MARGIN:
+        return
+    billing.sync_subscription(member, d.gateway.retrieve_subscription(subscription_id), d.now, cause=d.cause,
+                              stored=stored)
+    d.fresh.add(subscription_id)
 
 
 def checkout_completed(d: Delivery) -> Member:

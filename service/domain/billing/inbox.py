@@ -1,27 +1,33 @@
 """The Stripe event inbox: store every genuine event first, then apply it exactly once.
 
-    store(event)        insert-or-ignore by event id; the caller commits at once
-    apply(stripe_event_id, gateway, now)
-                        lock the inbox row, apply it if it is not settled, mark it
+    store(event)        insert-or-ignore by event id; returns the new row's id
+    store_and_apply(event, gateway, now)
+                        the webhook request's inline path: store, then apply the row it
+                        has just inserted (no second read of it), in one transaction
+    claim(now, limit)   lock a batch of events waiting to be applied (FOR UPDATE SKIP LOCKED)
+    by_member(rows)     the batch grouped by the member the payloads name
+    apply(row, gateway, now)
+                        apply a locked row unless it is settled, and mark it
     record_failure(...) count the attempt and schedule the next one (backoff)
-    waiting_events(now) claim failed rows that are due again, and stored rows never applied
 
-Everything here flushes; `service.jobs` runs each event in its own transaction.
+Everything here flushes; `service.jobs` owns the transactions: one per webhook
+request, one per claimed batch (each member's events in a savepoint of their own).
 
-Applying locks the inbox row, then the member row, so the same event arriving
-on several connections at once is applied once, and deliveries for one member
-run one after the other.
+Applying holds the inbox row's lock (the insert's, or the claim's), then locks
+the member row, so the same event arriving on several connections at once is
+applied once, and deliveries for one member run one after the other.
 """
 from __future__ import annotations
 
 import logging
 import random
-from collections.abc import Iterator
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
-from typing import Any, cast
+from itertools import groupby
+from typing import Any, NamedTuple, cast
 
 from flask import current_app
-from sqlalchemy import CursorResult, Table, func, or_, select
+from sqlalchemy import Table, func, literal_column, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -30,6 +36,7 @@ from service.extensions import db
 from service.gateways.stripe_gateway import StripeGateway
 from service.logs import log_event
 from service.models import InboxStatus, StripeEvent
+from service.models.events import WAITING_SQL
 
 logger = logging.getLogger(__name__)
 SETTLED = (InboxStatus.APPLIED, InboxStatus.IGNORED)  # DEAD is not settled: `events retry --dead` revives it
@@ -38,8 +45,27 @@ MAX_BACKOFF = timedelta(hours=6)
 STUCK_AFTER = timedelta(minutes=2)
 
 
-def store(event: dict[str, Any], now: datetime) -> bool:
-    """Insert the event unless its id is stored already. Returns whether it was new."""
+class Stored(NamedTuple):
+    """An inbox row this transaction holds (inserted or locked): what applying it needs, read
+    once, without the ORM's bookkeeping."""
+
+    id: int
+    stripe_event_id: str
+    type: str
+    livemode: bool
+    payload: dict[str, Any]
+    status: InboxStatus
+    attempts: int
+    received_at: datetime
+
+
+_TABLE = cast("Table", StripeEvent.__table__)
+COLUMNS = (StripeEvent.id, StripeEvent.stripe_event_id, StripeEvent.type, StripeEvent.livemode, StripeEvent.payload,
+           StripeEvent.status, StripeEvent.attempts, StripeEvent.received_at)
+
+
+def store(event: dict[str, Any], now: datetime) -> int | None:
+    """Insert the event unless its id is stored already. Returns the new row's id, or None."""
     values = {
         "stripe_event_id": event["id"],
         "type": event["type"],
@@ -54,50 +80,66 @@ def store(event: dict[str, Any], now: datetime) -> bool:
     }
     insert = pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
     # A Core insert on the table: the hot path of every webhook, without ORM bookkeeping.
-    statement = insert(cast("Table", StripeEvent.__table__)).values(**values).on_conflict_do_nothing(index_elements=["stripe_event_id"])
-    created = cast("CursorResult[Any]", db.session.execute(statement)).rowcount == 1
-    if created:
+    table = cast("Table", StripeEvent.__table__)
+    statement = (insert(table).values(**values).on_conflict_do_nothing(index_elements=["stripe_event_id"])
+                 .returning(table.c.id))
+    row_id: int | None = db.session.execute(statement).scalar_one_or_none()
+    if row_id is not None:
         log_event(logger, "webhook.stored", stripe_event_id=event["id"], type=event["type"])
-    return created
+    return row_id
 
 
-def _lock(stripe_event_id: str) -> StripeEvent | None:
-    query = (select(StripeEvent).where(StripeEvent.stripe_event_id == stripe_event_id)
-             .with_for_update().execution_options(populate_existing=True))
-    return db.session.scalars(query).one_or_none()
+def store_and_apply(event: dict[str, Any], gateway: StripeGateway, now: datetime) -> InboxStatus:
+    """Store a verified event and apply it, in the caller's transaction. A new row is applied as
+    inserted (its insert holds its lock until commit); a duplicate is locked and applied only if
+    it is not settled. Raises whatever applying raised: the caller rolls back, stores the event
+    again and records the failure on it."""
+    row_id = store(event, now)
+    if row_id is None:
+        return apply(lock(event["id"]), gateway, now)
+    row = Stored(row_id, event["id"], event["type"], bool(event.get("livemode")), event, InboxStatus.RECEIVED, 0, now)
+    return apply(row, gateway, now)
 
 
-def apply(stripe_event_id: str, gateway: StripeGateway, now: datetime, row: StripeEvent | None = None) -> InboxStatus:
-    """Apply a stored event unless it is settled. Raises whatever applying raised;
-    the caller rolls back and calls `record_failure`. `row` is the event when the
-    caller has locked it already in this transaction."""
-    row = row or _lock(stripe_event_id)
+def lock(stripe_event_id: str) -> Stored | None:
+    """The event's row, locked until the transaction ends (FOR UPDATE on PostgreSQL)."""
+    query = select(*COLUMNS).where(StripeEvent.stripe_event_id == stripe_event_id).with_for_update()
+    found = db.session.execute(query).one_or_none()
+    return Stored(*found) if found is not None else None
+
+
+def apply(row: Stored | None, gateway: StripeGateway, now: datetime, fresh: set[str] | None = None) -> InboxStatus:
+    """Apply a stored event this transaction holds, unless it is settled. Raises whatever
+    applying raised; the caller rolls back (the transaction, or the savepoint) and calls
+    `record_failure`. `fresh` names the subscriptions read from Stripe in this unit of work
+    after the event was stored (a claimed batch): they are not read again."""
     if row is None:
-        raise LookupError(f"event {stripe_event_id} is not in the inbox")
+        raise LookupError("the event is not in the inbox")
     if row.status in SETTLED:
         return row.status
-    row.attempts += 1
     handler = HANDLERS.get(row.type)
     if handler is None:
         return _settle(row, InboxStatus.IGNORED, now, f"no handler for {row.type}")
     if row.livemode != gateway.livemode:
         return _settle(row, InboxStatus.IGNORED, now, "livemode differs from the configured key's mode")
-    obj = row.payload.get("data", {}).get("object") or {}
+    obj = (row.payload.get("data") or {}).get("object") or {}
     try:
         member = handler(Delivery(event_id=row.stripe_event_id, obj=obj, gateway=gateway, now=now,
-                                  received_at=row.received_at))
+                                  received_at=row.received_at, fresh=set() if fresh is None else fresh))
     except NotOurs as exc:
         return _settle(row, InboxStatus.IGNORED, now, str(exc))
-    row.member_id = member.id
-    return _settle(row, InboxStatus.APPLIED, now, None)
+    return _settle(row, InboxStatus.APPLIED, now, None, member_id=member.id)
 
 
-def _settle(row: StripeEvent, status: InboxStatus, now: datetime, detail: str | None) -> InboxStatus:
-    row.status, row.detail, row.applied_at = status, detail, now
-    row.next_attempt_at = row.last_error = None
-    db.session.flush()
+def _settle(row: Stored, status: InboxStatus, now: datetime, detail: str | None, *,
+            member_id: int | None = None) -> InboxStatus:
+    """One UPDATE by primary key, on the table (the hot path of every event): an ORM copy of the
+    row that the session may hold is not synchronised; whoever holds one refreshes it."""
+    db.session.execute(update(_TABLE).where(_TABLE.c.id == row.id).values(
+        status=status, detail=detail, applied_at=now, attempts=row.attempts + 1, member_id=member_id,
+        next_attempt_at=None, last_error=None))
     log_event(logger, f"webhook.{status}", stripe_event_id=row.stripe_event_id, type=row.type,
-              member_id=row.member_id, attempts=row.attempts)
+              member_id=member_id, attempts=row.attempts + 1)
     return status
 
 
@@ -110,26 +152,36 @@ def backoff(attempts: int) -> timedelta:
 def record_failure(stripe_event_id: str, error: BaseException, now: datetime) -> None:
     """Count a failed attempt on the (rolled back) event and schedule the next one; after
     INBOX_MAX_ATTEMPTS it is dead: an event that can never apply must not retry forever."""
-    row = _lock(stripe_event_id)
+    row = lock(stripe_event_id)
     if row is None or row.status in SETTLED:
         return
-    row.attempts = max(row.attempts, 0) + 1
-    row.last_error = f"{type(error).__name__}: {error}"[:2000]
-    dead = row.attempts >= current_app.config["INBOX_MAX_ATTEMPTS"]
-    row.status = InboxStatus.DEAD if dead else InboxStatus.FAILED
-    row.next_attempt_at = None if dead else now + backoff(row.attempts)
-    db.session.flush()
+    attempts = max(row.attempts, 0) + 1
+    dead = attempts >= current_app.config["INBOX_MAX_ATTEMPTS"]
+    db.session.execute(update(StripeEvent).where(StripeEvent.id == row.id).values(
+        attempts=attempts, last_error=f"{type(error).__name__}: {error}"[:2000],
+        status=InboxStatus.DEAD if dead else InboxStatus.FAILED,
+        next_attempt_at=None if dead else now + backoff(attempts)))
     log_event(logger, "webhook.dead" if dead else "webhook.apply_failed", level=logging.ERROR if dead else logging.WARNING,
-              stripe_event_id=stripe_event_id, type=row.type, attempts=row.attempts, error=type(error).__name__)
+              stripe_event_id=stripe_event_id, type=row.type, attempts=attempts, error=type(error).__name__)
 
 
 def _waiting(now: datetime, *, include_not_due: bool, received_after: timedelta) -> Any:
-    """Events waiting to be applied: failed and due again, or received and not applied in time."""
-    failed = StripeEvent.status == InboxStatus.FAILED
+    """Events waiting to be applied: failed and due again, or received and not applied in time.
+
+    Statuses are literals, not bound parameters: the driver prepares a statement it runs often,
+    and PostgreSQL then plans it once for any parameters. With `status = $1` it may choose to
+    collect every waiting row through the (status, received_at) index and sort them, a claim
+    that costs the whole backlog; with the literals it walks the partial index of waiting
+    events in id order and stops at the batch."""
+    failed = StripeEvent.status == _literal(InboxStatus.FAILED)
     if not include_not_due:
         failed &= StripeEvent.next_attempt_at <= now
-    received = (StripeEvent.status == InboxStatus.RECEIVED) & (StripeEvent.received_at <= now - received_after)
-    return or_(failed, received)
+    received = (StripeEvent.status == _literal(InboxStatus.RECEIVED)) & (StripeEvent.received_at <= now - received_after)
+    return text(WAITING_SQL) & or_(failed, received)
+
+
+def _literal(status: InboxStatus) -> Any:
+    return literal_column(f"'{status}'")
 
 
 def count_failed() -> int:
@@ -150,23 +202,34 @@ def revive_dead(now: datetime) -> int:
     return len(rows)
 
 
-def waiting_events(now: datetime, *, include_not_due: bool = False,
-                   received_after: timedelta = STUCK_AFTER) -> Iterator[StripeEvent]:
-    """Claim waiting events one at a time, in id order, each at most once per pass (one that
-    fails again waits for its next turn). Each is locked with FOR UPDATE SKIP LOCKED on
-    PostgreSQL, so any number of workers share the backlog; SQLite runs one worker.
-    `received_after` is how long a stored event may wait for the request that stored it
-    to apply it (0 when webhooks are only stored and the worker applies them).
+def claim(now: datetime, limit: int, *, include_not_due: bool = False, received_after: timedelta = STUCK_AFTER,
+          after_id: int = 0) -> list[Stored]:
+    """Lock up to `limit` waiting events (failed and due again, or stored and not applied within
+    `received_after`: 0 when webhooks are only stored and the worker applies them), in id
+    order from `after_id`, skipping rows another worker holds (FOR UPDATE SKIP LOCKED on
+    PostgreSQL; SQLite runs one worker). The locks last until the caller commits.
 
-    The caller ends the transaction after each event (`service.jobs.run_each`); the
-    next claim starts a new one.
+    The claim walks the partial index of waiting events only, so it costs its batch whatever
+    the number of applied events; `after_id` lets one pass take each event at most once (one
+    that fails again waits for its next turn).
     """
     waiting = _waiting(now, include_not_due=include_not_due, received_after=received_after)
-    last_id = 0
-    while True:
-        query = select(StripeEvent).where(waiting, StripeEvent.id > last_id).order_by(StripeEvent.id).limit(1)
-        row = db.session.scalars(query.with_for_update(skip_locked=True)).first()
-        if row is None:
-            return
-        last_id = row.id
-        yield row
+    query = (select(*COLUMNS).where(waiting, StripeEvent.id > after_id).order_by(StripeEvent.id).limit(limit)
+             .with_for_update(skip_locked=True))
+    return [Stored(*found) for found in db.session.execute(query)]
+
+
+def member_key(row: Stored) -> str:
+    """Whose event this is, as far as its payload says: the Stripe customer of its object (one
+    customer, one member), else the object itself."""
+    obj = (row.payload.get("data") or {}).get("object") or {}
+    customer = obj.get("customer")
+    customer_id = customer.get("id") if isinstance(customer, dict) else customer
+    return str(customer_id or obj.get("id") or row.stripe_event_id)
+
+
+def by_member(rows: Iterable[Stored]) -> list[list[Stored]]:
+    """A claimed batch grouped by `member_key`, each group in id order. Groups come in key order,
+    so two workers lock the members of overlapping batches in the same order (no deadlock)."""
+    ordered = sorted(rows, key=lambda row: (member_key(row), row.id))
+    return [list(group) for _key, group in groupby(ordered, key=member_key)]

@@ -79,8 +79,13 @@ def member_for(customer: str | Obj | None, member_ref: str | None) -> Member:
     raise NotOurs(f"no member for customer {customer_id or '-'} / member id {member_ref or '-'}")
 
 
-def _plan_for(price: Obj) -> Plan | None:
-    """Our plan for a Stripe price: by price id, by lookup key, or by product (pay what you want)."""
+def _plan_for(price: Obj, known: Plan | None = None) -> Plan | None:
+    """Our plan for a Stripe price: by price id, by lookup key, or by product (pay what you want).
+    `known` is the plan stored for the subscription: when its price is still this one, it is the
+    answer (the usual renewal or update), without asking the database again."""
+    if known is not None and (known.stripe_price_id == price["id"]
+                              or (price.get("lookup_key") and known.stripe_lookup_key == price["lookup_key"])):
+        return known
     matches = [Plan.stripe_price_id == price["id"],
                (Plan.stripe_product_id == stripe_id(price.get("product"))) & Plan.pay_what_you_want]
     if price.get("lookup_key"):
@@ -88,12 +93,15 @@ def _plan_for(price: Obj) -> Plan | None:
     return db.session.scalars(select(Plan).where(or_(*matches)).order_by(Plan.pay_what_you_want)).first()
 
 
-def sync_subscription(member: Member, sub: Obj, now: datetime, *, cause: Cause) -> Subscription:
-    """Write Stripe's current subscription into the store and recompute the member's status."""
+def sync_subscription(member: Member, sub: Obj, now: datetime, *, cause: Cause,
+                      stored: Subscription | None = None) -> Subscription:
+    """Write Stripe's current subscription into the store and recompute the member's status.
+    `stored` is its row when the caller has it already (from the member's subscriptions)."""
     item = sub["items"]["data"][0]
     price = item["price"]
-    plan = _plan_for(price)
-    row = db.session.scalar(select(Subscription).where(Subscription.stripe_subscription_id == sub["id"]))
+    row = stored if stored is not None and stored.stripe_subscription_id == sub["id"] else db.session.scalar(
+        select(Subscription).where(Subscription.stripe_subscription_id == sub["id"]))
+    plan = _plan_for(price, row.plan if row is not None else None)
     if row is None:
         row = Subscription(member_id=member.id, stripe_subscription_id=sub["id"])
         member.subscriptions.append(row)

@@ -2,12 +2,17 @@
 
 1. Verify the raw body against every configured secret: 400 and nothing stored
    on a bad signature.
-2. Store the event (insert-or-ignore by id) and commit: from here it cannot be
-   lost. A storage failure answers 5xx, so Stripe retries.
-3. Apply it, in its own transaction. A failure is recorded on the inbox row and
-   the worker retries it with backoff; the answer is still 2xx, because the event
-   is safe with us. Only if even recording the failure fails (the database is
-   gone) does the request end in a 5xx, and Stripe retries.
+2. Store the event (insert-or-ignore by id). With WEBHOOK_APPLY_INLINE=false
+   (the recommended production setup: docs/operations.md), commit and answer:
+   `membership worker` applies it. A storage failure answers 5xx, so Stripe retries.
+3. Otherwise apply it in the same transaction, then commit and answer. A failure
+   is rolled back and the event is stored with the failure recorded on it, for
+   the worker to retry with backoff; the answer is still 2xx, because the event
+   is safe with us. Only if even that cannot be committed (the database is gone)
+   does the request end in a 5xx, and Stripe retries.
+Emails and list changes that applying queued are never delivered in this
+request: the worker sends them, so Stripe's answer waits for nothing slow
+(https://docs.stripe.com/webhooks#acknowledge-events-immediately).
 """
 from __future__ import annotations
 

@@ -6,19 +6,24 @@ from __future__ import annotations
 
 import json
 import threading
+from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from typing import Any, NamedTuple
 
 import pytest
 import requests
 from flask import Flask
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, or_, select
 from werkzeug.serving import make_server
 
+from service import jobs
+from service.db import utcnow
+from service.domain.billing.handlers import HANDLERS
 from service.extensions import db
-from service.models import ActivityKind, InboxStatus, Member, MemberActivity, MemberStatus, StripeEvent
-from tests.billing import EventTap, Reader, sign
+from service.models import ActivityKind, InboxStatus, Member, MemberActivity, MemberStatus, OutboxMessage, StripeEvent
+from tests.billing import EventTap, Reader, sign, stripe_event
 from tests.sandbox.harness import Sandbox
 
 pytestmark = pytest.mark.postgres_only
@@ -62,25 +67,38 @@ def live(database_url: str, sandbox_app: Flask) -> Iterator[Live]:
     server.server_close()
 
 
+def _pay(live: Live, sandbox: Sandbox, n: int = 0) -> PaidReader:
+    gateway = live.app.extensions["payments"]
+    tap = EventTap(gateway)
+    price = gateway.ensure_price(lookup_key="membership_monthly_5", product_name="Membership: Monthly",
+                                 amount=500, currency="usd", interval="month")
+    member = Member(email=f"parallel-{threading.get_ident()}-{id(tap)}-{n}@example.org", name="Parallel")
+    db.session.add(member)
+    db.session.commit()
+    reader = Reader(member, gateway, sandbox, price)
+    db.session.commit()
+    reader.pay()
+    return PaidReader(reader, tap.new())
+
+
+def _clean_up(readers: list[PaidReader], event_ids: list[str]) -> None:
+    """What the deliveries left: the events, the members, and the emails and list changes they
+    queued (the webhook requests leave those to the worker, so they are still pending)."""
+    members = [p.reader.member for p in readers]
+    queued = or_(OutboxMessage.key.in_([f"email:member:{m.id}" for m in members]),
+                 *[OutboxMessage.key.like(f"list:%:{m.email}") for m in members])
+    db.session.execute(delete(OutboxMessage).where(queued))
+    db.session.execute(delete(StripeEvent).where(StripeEvent.stripe_event_id.in_(event_ids)))
+    db.session.execute(delete(Member).where(Member.id.in_([m.id for m in members])))
+    db.session.commit()
+
+
 @pytest.fixture
 def paid_reader(live: Live, sandbox: Sandbox) -> Iterator[PaidReader]:
     with live.app.app_context():
-        gateway = live.app.extensions["payments"]
-        tap = EventTap(gateway)
-        price = gateway.ensure_price(lookup_key="membership_monthly_5", product_name="Membership: Monthly",
-                                     amount=500, currency="usd", interval="month")
-        member = Member(email=f"parallel-{threading.get_ident()}-{id(tap)}@example.org", name="Parallel")
-        db.session.add(member)
-        db.session.commit()
-        reader = Reader(member, gateway, sandbox, price)
-        db.session.commit()
-        reader.pay()
-        events = tap.new()
-        yield PaidReader(reader, events)
-        ids = [e["id"] for e in events]
-        db.session.execute(delete(StripeEvent).where(StripeEvent.stripe_event_id.in_(ids)))
-        db.session.execute(delete(Member).where(Member.id == member.id))
-        db.session.commit()
+        paid = _pay(live, sandbox)
+        yield paid
+        _clean_up([paid], [e["id"] for e in paid.events])
 
 
 def _post_all_at_once(base: str, bodies: list[bytes]) -> list[int]:
@@ -124,3 +142,54 @@ def test_a_whole_checkout_delivered_in_parallel_and_twice(live, paid_reader):
     assert outcome.status_changes == 1
     assert len(outcome.stored) == len(events)
     assert all(row.attempts == 1 for row in outcome.stored)
+
+
+def test_two_workers_never_apply_one_event_twice(live, sandbox, monkeypatch):
+    """Webhooks only stored; two workers drain them in small batches at once. Every event is
+    applied by exactly one of them, once, and each member ends active with one status change."""
+    monkeypatch.setitem(live.app.config, "WEBHOOK_APPLY_INLINE", False)
+    calls: Counter[str] = Counter()
+    lock = threading.Lock()
+
+    def counted(handler):
+        def run(d):
+            with lock:
+                calls[d.event_id] += 1
+            return handler(d)
+        return run
+
+    for kind, handler in list(HANDLERS.items()):
+        monkeypatch.setitem(HANDLERS, kind, counted(handler))
+    with live.app.app_context():
+        readers = [_pay(live, sandbox, n) for n in range(4)]
+    events = [e for paid in readers for e in paid.events]
+    bursts = [stripe_event("customer.subscription.updated", {"id": sub["id"], "customer": sub["customer"], "metadata": sub["metadata"]})
+              for paid in readers for sub in [paid.reader.subscription()] for _ in range(6)]
+    try:
+        assert set(_post_all_at_once(live.url, [json.dumps(e).encode() for e in [*events, *bursts]])) == {200}
+
+        def work() -> None:
+            with live.app.app_context():
+                gateway = live.app.extensions["payments"]
+                while jobs.retry_events(utcnow(), gateway, limit=5, received_after=timedelta(0)):
+                    pass
+
+        workers = [threading.Thread(target=work) for _ in range(2)]
+        for w in workers:
+            w.start()
+        for w in workers:
+            w.join(60)
+        with live.app.app_context():
+            rows = db.session.execute(select(StripeEvent.stripe_event_id, StripeEvent.status, StripeEvent.attempts)
+                                      .where(StripeEvent.stripe_event_id.in_([e["id"] for e in [*events, *bursts]]))).all()
+        assert len(rows) == len(events) + len(bursts)
+        assert {str(status) for _, status, _ in rows} <= {str(InboxStatus.APPLIED), str(InboxStatus.IGNORED)}
+        assert {attempts for _, _, attempts in rows} == {1}
+        applied = [event_id for event_id, status, _ in rows if status is InboxStatus.APPLIED]
+        assert all(calls[event_id] == 1 for event_id in applied), calls
+        for paid in readers:
+            outcome = _outcome(live.app, paid.reader, [])
+            assert (outcome.status, outcome.status_changes) == (MemberStatus.ACTIVE, 1)
+    finally:
+        with live.app.app_context():
+            _clean_up(readers, [e["id"] for e in [*events, *bursts]])

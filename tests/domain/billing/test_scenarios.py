@@ -111,6 +111,7 @@ def test_a_database_failure_mid_apply_is_retried_by_stripe(client, db_session, r
         db_session.execute(text("CREATE TRIGGER refuse_activity BEFORE INSERT ON member_activity FOR EACH ROW EXECUTE FUNCTION refuse()"))
     else:
         db_session.execute(text("CREATE TRIGGER refuse_activity BEFORE INSERT ON member_activity BEGIN SELECT RAISE(ABORT, 'disk full'); END"))
+    db_session.commit()  # to the test's savepoint: the failing request rolls back only its own work
     response = post_event(client, completed)
     assert response.status_code == 200
     assert response.get_json()["status"] == "failed"  # stored: the worker retries

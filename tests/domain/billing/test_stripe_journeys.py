@@ -10,7 +10,6 @@ The Stripe document each journey relies on is cited in its docstring; the sandbo
 from __future__ import annotations
 
 import re
-
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urljoin

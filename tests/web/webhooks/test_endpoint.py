@@ -6,7 +6,9 @@ import time
 
 from sqlalchemy import func, select
 
-from service.models import InboxStatus, StripeEvent
+from service import jobs
+from service.domain import outbox
+from service.models import InboxStatus, MemberStatus, OutboxMessage, OutboxStatus, StripeEvent
 from tests.billing import OLD_SECRET, post_event, sign, stripe_event
 
 
@@ -88,3 +90,22 @@ def test_a_storage_failure_answers_5xx_so_stripe_retries(database_url):
     assert response.status_code >= 500
     assert response.get_json()["error"]["code"] == "internal_error"
     unreachable.extensions["db_engine"].dispose()
+
+
+def test_the_answer_waits_for_no_email_or_list_sync(app, client, db_session, reader, tap, monkeypatch):
+    """Applying a checkout queues the welcome email and the digest's list sync; the webhook
+    answers without delivering them, even where other requests deliver what they queued at once
+    (OUTBOX_DELIVER_INLINE): the worker sends them. https://docs.stripe.com/webhooks#acknowledge-events-immediately"""
+    monkeypatch.setitem(app.config, "OUTBOX_DELIVER_INLINE", True)
+    sent: list[str] = []
+    for topic in list(outbox.HANDLERS):
+        monkeypatch.setitem(outbox.HANDLERS, topic, lambda payload, topic=topic: sent.append(topic))
+    reader.pay()
+    for e in tap.new():
+        assert post_event(client, e).status_code == 200
+    assert reader.member.status is MemberStatus.ACTIVE
+    assert sent == []
+    queued = db_session.scalars(select(OutboxMessage).where(OutboxMessage.status == OutboxStatus.PENDING)).all()
+    assert {m.topic for m in queued} >= {"email", "newsletter.sync"}
+    assert jobs.deliver_outbox(100) == len(queued)
+    assert sorted(sent) == sorted(m.topic for m in queued)
