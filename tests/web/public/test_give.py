@@ -216,7 +216,8 @@ def test_a_paying_member_who_gives_gets_the_gift_recorded_not_a_second_membershi
     assert kinds == [ContributionKind.MEMBERSHIP, ContributionKind.ONE_TIME]
 
 
-def test_a_campaign_link_travels_to_the_contribution_and_the_member(client, db_session, sandbox, tap):
+def test_a_campaign_link_travels_to_the_contribution_the_member_and_the_dashboard(client, db_session, sandbox, tap,
+                                                                                   staff_login):
     give_and_pay(client, sandbox, tap, path="/give?amount=25&campaign=spring&utm_source=newsletter&utm_medium=email",
                  email="spring@example.org", amount_choice="2500", campaign="spring", utm_source="newsletter",
                  utm_medium="email")
@@ -225,6 +226,10 @@ def test_a_campaign_link_travels_to_the_contribution_and_the_member(client, db_s
     assert gift.campaign == "spring"
     assert gift.attribution == {"campaign": "spring", "utm_source": "newsletter", "utm_medium": "email"}
     assert giver.first_touch["campaign"] == giver.latest_touch["campaign"] == "spring"
+    dashboard = staff_login("viewer").get("/staff/dashboard").get_data(as_text=True)
+    campaigns = dashboard[dashboard.index('id="h-campaigns"'):]
+    assert re.search(r">spring</a></th>\s*<td>1</td><td>\$25\.00</td>", campaigns), campaigns[:1500]  # by revenue
+    assert '<th scope="row">spring</th><td>1</td>' in campaigns  # by joins: the reader was new
 
 
 def test_a_join_from_a_campaign_link_attributes_every_invoice_of_the_subscription(client, db_session, sandbox, tap):
