@@ -89,7 +89,10 @@ def success():
     confirmed = confirm_gift(session_id, payments(), now) if SESSION_ID.match(session_id) else None
     contribution = confirmed.contribution if confirmed is not None else None
     mine = confirmed is not None and session.get(GIVING_MEMBER) == confirmed.member.email
+    # Access is checked after the member's lock was taken: the webhook may have granted the term
+    # while this request waited for it, starting it later than `now` above.
+    checked_at = utcnow()
     return render_template("give/success.html", contribution=contribution if mine else None, paid=contribution is not None,
                            member=confirmed.member if mine and confirmed else None,
-                           member_access=bool(mine and confirmed and has_access(confirmed.member, now)),
+                           member_access=bool(mine and confirmed and has_access(confirmed.member, checked_at)),
                            awaiting_bank=confirmed is not None and confirmed.awaiting_payment)
