@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from service.domain.billing.plans import sync_plan
 from service.domain.billing.sync import Cause, stripe_id, sync_subscription, ts
 from service.domain.giving.attribution import to_metadata
-from service.domain.members.access import LIVE, has_access
+from service.domain.members.access import LIVE, has_access, live_subscriptions
 from service.domain.members.signin import send_signin_email
 from service.domain.members.status import find_by_email, lock_member
 from service.errors import BillingNotFound
@@ -94,7 +94,7 @@ def live_billing(member: Member, gateway: StripeGateway, now: datetime) -> bool:
     reached the success page, has a subscription we have not seen). What Stripe knows
     and we did not is synced now, under the member's lock.
     """
-    if any(s.status in LIVE for s in member.subscriptions):
+    if live_subscriptions(member):
         return True
     if not member.stripe_customer_id:
         return False

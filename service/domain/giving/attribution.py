@@ -62,8 +62,10 @@ def touch(member: Member, attribution: Mapping[str, str], now: datetime) -> None
     member.latest_touch = stamped
 
 
-def checkout_attribution(session: Mapping[str, Any]) -> dict[str, str]:
-    """What a Checkout Session's landing carried: from our checkout attempt, else its metadata."""
-    details = db.session.scalar(select(CheckoutAttempt.details)
-                                .where(CheckoutAttempt.stripe_checkout_session_id == session["id"]))
+def checkout_attribution(session: Mapping[str, Any], details: Mapping[str, Any] | None = None) -> dict[str, str]:
+    """What a Checkout Session's landing carried: from our checkout attempt's `details` (read here
+    when the caller has not), else the session's metadata."""
+    if details is None:
+        details = db.session.scalar(select(CheckoutAttempt.details)
+                                    .where(CheckoutAttempt.stripe_checkout_session_id == session["id"]))
     return clean((details or {}).get("attribution") or {}) or from_metadata(session.get("metadata"))

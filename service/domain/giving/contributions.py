@@ -18,7 +18,8 @@ from service.domain import emails
 from service.domain.billing.sync import Cause, invoice_subscription_id, settle_status, stripe_id, ts
 from service.domain.giving.amounts import term_months
 from service.domain.giving.attribution import campaign_of, checkout_attribution, touch
-from service.domain.members.terms import grant_term, pays_by_subscription, shorten_term
+from service.domain.members.access import live_subscriptions
+from service.domain.members.terms import grant_term, shorten_term
 from service.extensions import db
 from service.gateways.stripe_gateway import StripeGateway
 from service.logs import log_event
@@ -77,7 +78,7 @@ def record_checkout_payment(member: Member, session: Obj, gateway: StripeGateway
     attempt = db.session.scalar(select(CheckoutAttempt).where(CheckoutAttempt.stripe_checkout_session_id == session["id"]))
     metadata = session.get("metadata") or {}
     details: dict[str, Any] = (attempt.details if attempt is not None else None) or {}
-    attribution = checkout_attribution(session)
+    attribution = checkout_attribution(session, details)
     kind = ContributionKind(attempt.kind if attempt is not None else metadata.get("kind", ContributionKind.ONE_TIME))
     dedication = details.get("dedication") or {}
     contribution = Contribution(
@@ -89,7 +90,7 @@ def record_checkout_payment(member: Member, session: Obj, gateway: StripeGateway
         dedication_name=dedication.get("name"), dedication_notify_email=dedication.get("notify_email"))
     intent_id = stripe_id(session.get("payment_intent"))
     _add_payment_details(contribution, gateway.payment_details(intent_id) if intent_id else {})
-    if kind is ContributionKind.ONE_TIME and not pays_by_subscription(member):
+    if kind is ContributionKind.ONE_TIME and not live_subscriptions(member):  # a paying member buys no term
         contribution.term_months = term_months(contribution.gift_amount) or None
     _recorded(member, contribution, now, cause)
     touch(member, attribution, now)

@@ -73,6 +73,11 @@ def primary_subscription(subscriptions: Iterable[Subscription]) -> Subscription 
     return max(subscriptions, key=rank, default=None)
 
 
+def live_subscriptions(member: Member) -> list[Subscription]:
+    """The subscriptions Stripe may still charge (DESIGN.md's "live")."""
+    return [s for s in member.subscriptions if s.status in LIVE]
+
+
 def comp_active(member: Member, now: datetime) -> bool:
     return member.comp_since is not None and (member.comp_until is None or now < member.comp_until)
 

@@ -34,11 +34,11 @@ from sqlalchemy import ColumnElement, Text, cast, delete, or_, select, update
 
 from service.domain.billing.sync import Cause, sync_subscription
 from service.domain.emails import EMAIL_TOPIC
+from service.domain.members.access import live_subscriptions
 from service.domain.members.comps import locked_member
 from service.domain.members.signin import end_reader_sessions
 from service.domain.newsletter.subscriptions import Actor, change_status
 from service.domain.staff import audit
-from service.domain.staff.actions import live_subscriptions
 from service.errors import Conflict
 from service.extensions import db
 from service.gateways.stripe_gateway import StripeGateway

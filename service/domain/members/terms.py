@@ -24,11 +24,6 @@ def add_months(when: datetime, months: int) -> datetime:
     return when.replace(year=year, month=month, day=min(when.day, calendar.monthrange(year, month)[1]))
 
 
-def pays_by_subscription(member: Member) -> bool:
-    """Whether Stripe may charge this member for a subscription (so a gift buys no term)."""
-    return any(s.status in LIVE for s in member.subscriptions)
-
-
 def grant_term(member: Member, months: int, now: datetime, *, detail: str, stripe_event_id: str | None = None) -> None:
     """Give (or extend) a term of `months` months. The caller recomputes the status."""
     running = term_active(member, now)

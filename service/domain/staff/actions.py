@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from service.domain.billing.sync import Cause, sync_subscription
 from service.domain.members import email_change
-from service.domain.members.access import ENDED, GRANTING, LIVE
+from service.domain.members.access import ENDED, GRANTING, live_subscriptions
 from service.domain.members.comps import locked_member
 from service.domain.members.signin import send_signin_email
 from service.domain.staff import audit
@@ -47,11 +47,6 @@ def _audit_key(action: str, member: Member, now: datetime) -> str:
 
 # `cancel_subscription(..., ALL)`: every subscription Stripe could still charge.
 ALL = "all"
-
-
-def live_subscriptions(member: Member) -> list[Subscription]:
-    """The subscriptions Stripe may still charge (DESIGN.md's "live")."""
-    return [s for s in member.subscriptions if s.status in LIVE]
 
 
 def cancel_subscription(member_id: int, subscription_id: str, actor: StaffUser, gateway: StripeGateway,

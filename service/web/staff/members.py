@@ -6,9 +6,8 @@ from flask import Response, redirect, render_template, request, stream_with_cont
 from service.db import utcnow
 from service.domain.insight import member_view
 from service.domain.insight.search import MemberFilter, plan_codes, search
-from service.domain.members.access import has_access, primary_subscription
+from service.domain.members.access import has_access, live_subscriptions, primary_subscription
 from service.domain.members.csv_io import export_rows
-from service.domain.staff.actions import live_subscriptions
 from service.models import MemberStatus, Role
 from service.schemas.staff import SearchArgs, load
 from service.web.staff.base import bp, signed_in_staff, staff_required
