@@ -39,3 +39,17 @@ def test_the_invoice_payment_is_shaped_as_stripes(client, member):
     [payment] = client.v1.invoice_payments.list({"invoice": invoice.id}).data
     check(stripe.InvoicePayment, payment.to_dict())
     assert set(payment.payment.to_dict()) <= set(stripe.InvoicePayment.Payment.__annotations__)
+
+
+def test_invoice_payments_are_found_by_the_payment_intent_that_made_them(client, member):
+    """`payment[type]=payment_intent&payment[payment_intent]=pi_...` filters the list
+    (https://docs.stripe.com/api/invoice-payment/list#list_invoice_payment-payment; the SDK's
+    InvoicePaymentListParamsPayment): a refund names only the payment, this finds its invoice."""
+    invoice = client.v1.invoices.retrieve(member["subscription"].latest_invoice)
+    [paid] = client.v1.invoice_payments.list({"invoice": invoice.id}).data
+    intent = paid.payment.payment_intent
+    [found] = client.v1.invoice_payments.list({"payment": {"type": "payment_intent", "payment_intent": intent}}).data
+    assert found.invoice == invoice.id
+    assert client.v1.invoice_payments.list({"payment": {"type": "payment_intent", "payment_intent": "pi_unknown"}}).data == []
+    with pytest.raises(stripe.InvalidRequestError):
+        client.v1.invoice_payments.list({"payment": {"type": "charge", "payment_intent": intent}})
