@@ -31,7 +31,6 @@ from service.models import (
     DedicationType,
     Member,
     MemberActivity,
-    Subscription,
 )
 
 logger = logging.getLogger(__name__)
@@ -52,8 +51,8 @@ def record_invoice(member: Member, invoice: Obj, gateway: StripeGateway, now: da
     if found is not None:
         return found
     sub_id = invoice_subscription_id(invoice)
-    attribution = (db.session.scalar(select(Subscription.attribution).where(Subscription.stripe_subscription_id == sub_id))
-                   if sub_id else None) or {}
+    # The handler has just synced the subscription into the member's list: no query needed.
+    attribution = next((s.attribution for s in member.subscriptions if s.stripe_subscription_id == sub_id), None) or {}
     intent_id = gateway.invoice_payment_intent(invoice["id"])
     contribution = Contribution(
         member_id=member.id, kind=ContributionKind.MEMBERSHIP, amount=invoice["amount_paid"],
