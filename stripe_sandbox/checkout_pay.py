@@ -12,6 +12,7 @@ Payment mode: charge.succeeded, payment_intent.succeeded, checkout.session.compl
 later (settlement.py).
 """
 from . import invoicing, payments
+from .customer_balance import with_currency
 from .events import emit, save_updated
 from .ids import new_id
 from .resources import checkout
@@ -35,15 +36,20 @@ def pay(sb, session: dict, pm_factory, email: str | None, authenticated: bool = 
 
 
 def _customer(sb, session, email) -> dict | None:
+    """The session's customer (made now if it has none). A subscription makes its currency the
+    customer's (https://support.stripe.com/questions/setting-a-customers-default-currency: "The
+    customer's default currency will be changed when the customer does not have any active
+    subscriptions and you start a new subscription ... in a new currency"; session creation
+    refused any mix). A one-time payment is no billing object and leaves it as it is."""
     if session["customer"]:
         customer = get_customer(sb, session["customer"])
-        if customer["currency"] is None:
-            customer = sb.store.put({**customer, "currency": session["currency"]})
-        return customer
-    if session["mode"] == "payment" and session["customer_creation"] != "always":
+    elif session["mode"] == "payment" and session["customer_creation"] != "always":
         return None
-    customer = new_customer(sb, email=session["customer_email"] or email or None)
-    return sb.store.put({**customer, "currency": session["currency"]})
+    else:
+        customer = new_customer(sb, email=session["customer_email"] or email or None)
+    if session["mode"] == "subscription" and customer["currency"] != session["currency"]:
+        customer = sb.store.put(with_currency(customer, session["currency"]))
+    return customer
 
 
 def _subscribe(sb, session, pm, customer, at, authenticated) -> dict:
@@ -54,7 +60,7 @@ def _subscribe(sb, session, pm, customer, at, authenticated) -> dict:
     sub = new_subscription(sb, customer=customer["id"], price=price, quantity=entry["quantity"],
                            meta=dict(data["metadata"]), payment_method=pm["id"] if pm else None, at=at,
                            status="trialing" if trial_end else "incomplete", trial_end=trial_end,
-                           missing_payment_method=data["missing_payment_method"])
+                           missing_payment_method=data["missing_payment_method"], currency=session["currency"])
     sub["latest_invoice"] = new_id("in_")
     sb.store.put(sub)
     emit(sb, "customer.subscription.created", sub, at=at)

@@ -7,6 +7,10 @@ exchange_rate, would be the amount in currency B").
 Fees follow Stripe's published US list prices (https://stripe.com/pricing):
 cards 2.9% + 30 cents; ACH Direct Debit 0.8% capped at $5. The exchange rates
 below are the sandbox's own fixed rates, not Stripe's.
+A refund takes money back out: a `refund` balance transaction with a negative
+amount, "converted back to the presentment currency at the current exchange rate"
+(https://docs.stripe.com/currencies/disputes-refunds; here the same fixed rate),
+and no fee (Stripe keeps the original processing fee, so nothing is returned).
 """
 from .ids import new_id
 
@@ -45,3 +49,16 @@ def new_balance_transaction(sb, charge: dict, at: int) -> dict:
     }
     return sb.store.put(txn)
 
+
+def refund_balance_transaction(sb, refund: dict, at: int) -> dict:
+    """Store the balance transaction for a refund (of a charge in `refund["currency"]`)."""
+    exchange = rate(refund["currency"])
+    amount = -(refund["amount"] if exchange is None else round(refund["amount"] * exchange))
+    txn = {
+        "id": new_id("txn_"), "object": "balance_transaction", "amount": amount,
+        "available_on": at, "balance_type": "payments", "created": at,
+        "currency": SETTLEMENT_CURRENCY, "description": None, "exchange_rate": exchange, "fee": 0,
+        "fee_details": [], "net": amount, "reporting_category": "refund", "source": refund["id"],
+        "status": "available", "type": "refund",
+    }
+    return sb.store.put(txn)

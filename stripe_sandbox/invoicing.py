@@ -6,13 +6,18 @@ invoice.payment_succeeded), a failed attempt invoice.payment_failed; voiding
 emits invoice.voided, marking uncollectible invoice.marked_uncollectible.
 https://docs.stripe.com/subscriptions/invoices : a new subscription's invoice is
 finalized at once; renewal drafts are finalized about an hour later (renewals.py).
-https://docs.stripe.com/invoicing/customer/balance : a credit balance (negative
-`customer.balance`) is applied when an invoice is finalized, and a negative
-invoice total is added to it.
+https://docs.stripe.com/billing/customer/balance : a credit balance (negative
+`customer.balance`) is applied when an invoice is finalized ("The invoice balance
+automatically applies toward the next invoice finalized to a customer"), and a
+negative invoice total is added to it; the change is recorded as a customer balance
+transaction of type `applied_to_invoice` (https://docs.stripe.com/api/customer_balance_transactions/object)
+naming the invoice. Only the balance in the invoice's currency applies
+(https://docs.stripe.com/invoicing/multi-currency-customers).
 """
 import copy
 
 from . import payments
+from .customer_balance import balance_in, record
 from .events import emit
 from .ids import new_id
 from .resources.customers import get_customer
@@ -46,20 +51,23 @@ def pending_lines(sb, sub: dict, invoice_id: str) -> list[dict]:
 
 
 def finalize(sb, invoice: dict, at: int) -> dict:
-    """Number the draft, apply the customer's balance, open it; a $0 invoice is paid at once."""
+    """Number the draft, apply the customer's balance, open it; a $0 invoice is paid at once
+    (invoice.paid without a charge)."""
     customer = get_customer(sb, invoice["customer"])
     opened = copy.deepcopy(invoice)
     number = f"{customer['invoice_prefix']}-{customer['next_invoice_sequence']:04d}"
-    balance = customer["balance"]
+    balance = balance_in(customer, invoice["currency"])
     due = invoice["total"] + balance
     opened.update(status="open", number=number, effective_at=at, automatically_finalizes_at=None,
                   starting_balance=balance, ending_balance=min(due, 0),
                   amount_due=max(due, 0), amount_remaining=max(due, 0))
     opened["status_transitions"]["finalized_at"] = at
-    sb.store.put({**customer, "next_invoice_sequence": customer["next_invoice_sequence"] + 1,
-                  "balance": min(due, 0)})
+    customer = sb.store.put({**customer, "next_invoice_sequence": customer["next_invoice_sequence"] + 1})
     sb.store.put(opened)
     emit(sb, "invoice.finalized", opened, at=at)
+    if opened["ending_balance"] != balance:
+        record(sb, customer, amount=opened["ending_balance"] - balance, currency=invoice["currency"],
+               type_="applied_to_invoice", invoice=invoice["id"], at=at)
     if opened["amount_due"] == 0:
         return mark_paid(sb, opened, None, at)
     return opened

@@ -1,12 +1,34 @@
-"""List objects, paging and `expand[]`, the same way for every resource."""
+"""List objects, paging and `expand[]`, the same way for every resource.
+
+Some fields are "includable": Stripe leaves them out of a response unless it is
+asked for them with `expand[]` (a Price's `currency_options`, a Customer's
+`invoice_credit_balance`, a Checkout Session's `line_items`). A resource module
+registers a builder for each with `includable(object, key)`; `render` uses them
+wherever the object appears (at the top level, in a list, or nested).
+"""
 from .wire import StripeError, integer, string, string_list
 
 PAGING = {"limit", "starting_after", "ending_before", "expand"}
+_INCLUDABLE: dict = {}
 
 
-def public(obj: dict) -> dict:
-    """The object as Stripe shows it: private "_" bookkeeping keys removed."""
-    return {k: v for k, v in obj.items() if not k.startswith("_")}
+def includable(object_name: str, key: str):
+    """Register `builder(sb, node) -> value` for the `key` of `object_name` objects, shown
+    only when `expand[]` names it."""
+    def register(builder):
+        _INCLUDABLE[(object_name, key)] = builder
+        return builder
+    return register
+
+
+def public(obj):
+    """The object as Stripe shows it: private "_" bookkeeping keys removed, at every depth
+    (a price copied into a subscription item keeps its private keys in the store)."""
+    if isinstance(obj, dict):
+        return {k: public(v) for k, v in obj.items() if not k.startswith("_")}
+    if isinstance(obj, list):
+        return [public(v) for v in obj]
+    return obj
 
 
 def page(objects: list[dict], params: dict, url: str) -> dict:
@@ -75,9 +97,10 @@ def _expand_path(node, parts, path, load, virtual):
             _expand_path(item, rest, path, load, virtual)
         return
     builder = virtual.get((node.get("object"), key))
-    if builder is not None and not rest:
+    if builder is not None and key not in node:  # an includable field, then any path inside it
         node[key] = builder(node)
-        return
+        if not rest:
+            return
     value = node.get(key)
     if isinstance(value, str):
         loaded = load(value)
@@ -93,6 +116,7 @@ def _expand_path(node, parts, path, load, virtual):
 
 
 def render(sb, obj: dict, params: dict, virtual=None) -> dict:
-    """`obj` (or a list object) made public and expanded per `expand[]`."""
+    """`obj` (or a list object) made public and expanded per `expand[]` (includable fields too)."""
     shown = obj if obj.get("object") == "list" else public(obj)
-    return expand(shown, params, sb.store.get, virtual)
+    builders = {key: (lambda node, build=build: build(sb, node)) for key, build in _INCLUDABLE.items()}
+    return expand(shown, params, sb.store.get, {**builders, **(virtual or {})})

@@ -1,4 +1,5 @@
 """Human-readable amounts for the hosted pages ("$5.00 / month")."""
+from .currencies import unit_amount_in
 
 _SYMBOLS = {"usd": "$", "eur": "€", "gbp": "£", "cad": "CA$", "aud": "A$"}
 # Stripe's zero-decimal currencies that a newsroom might plausibly see.
@@ -12,8 +13,10 @@ def format_amount(amount: int, currency: str) -> str:
     return f"{symbol}{value}" if symbol else f"{value} {currency.upper()}"
 
 
-def format_price(price: dict, quantity: int = 1) -> str:
-    text = format_amount(price["unit_amount"] * quantity, price["currency"])
+def format_price(price: dict, quantity: int = 1, currency: str | None = None) -> str:
+    """The price in `currency` (one of its currency options; default: its own currency)."""
+    currency = currency or price["currency"]
+    text = format_amount(unit_amount_in(price, currency) * quantity, currency)
     recurring = price.get("recurring")
     if not recurring:
         return text

@@ -138,7 +138,7 @@ def _checkout_form(sb, session, error=None):
     customer = sb.store.get(session["customer"], "customer") if session["customer"] else None
     email = (customer or {}).get("email") or session["customer_email"]
     return render_template(
-        "checkout.html", product_name=product["name"], price_text=format_price(price, entry["quantity"]),
+        "checkout.html", product_name=product["name"], price_text=format_price(price, entry["quantity"], session["currency"]),
         email=email or request.form.get("email"), email_locked=bool(email), error=error,
         card_number=request.form.get("card_number"), expiry=request.form.get("expiry"),
         cancel_url=session["cancel_url"], subscribe=session["mode"] == "subscription",

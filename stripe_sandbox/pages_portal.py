@@ -7,6 +7,7 @@ at the period end, update the subscription to another of the merchant's prices
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 
 from . import billing, prorations
+from .currencies import supports
 from .money import format_price
 from .pages import DECLINED, UNKNOWN, date_text, load
 from .resources.subscriptions import LIVE, period_end, set_cancel_at_period_end
@@ -32,17 +33,19 @@ def portal(session_id, error=None, status=200):
 
 def _sub_view(sb, sub: dict) -> dict:
     item = sub["items"]["data"][0]
-    return {**sub, "plan_text": format_price(item["price"], item["quantity"]),
+    currency = sub["currency"]
+    return {**sub, "plan_text": format_price(item["price"], item["quantity"], currency),
             "period_end_text": date_text(period_end(sub)), "live": sub["status"] in LIVE,
-            "plans": [(p["id"], format_price(p)) for p in switchable_prices(sb, item["price"])]}
+            "plans": [(p["id"], format_price(p, 1, currency)) for p in switchable_prices(sb, item["price"], currency)]}
 
 
-def switchable_prices(sb, current: dict) -> list[dict]:
-    """Active recurring prices in the same currency, of the same product or, when the
-    current price has a lookup key, any price with one (the plans `plans sync` keeps)."""
+def switchable_prices(sb, current: dict, currency: str) -> list[dict]:
+    """Active recurring prices in the subscription's currency (their own or a currency option),
+    of the same product or, when the current price has a lookup key, any price with one (the
+    plans `plans sync` keeps)."""
     return [p for p in sb.store.all("price")
             if p["active"] and p["type"] == "recurring" and p["id"] != current["id"]
-            and p["currency"] == current["currency"]
+            and supports(p, currency)
             and (p["product"] == current["product"] or (current["lookup_key"] and p["lookup_key"]))]
 
 
@@ -68,11 +71,11 @@ def portal_subscription(session_id, sub_id):
 
 def _switch(sb, sub, price_id) -> str:
     current = sub["items"]["data"][0]["price"]
-    price = next((p for p in switchable_prices(sb, current) if p["id"] == price_id), None)
+    price = next((p for p in switchable_prices(sb, current, sub["currency"]) if p["id"] == price_id), None)
     if price is None:
         abort(400)
     prorations.switch_price(sb, sub, price, sb.now_for(sub["customer"]))
-    return f"Your plan is now {format_price(price)}."
+    return f"Your plan is now {format_price(price, 1, sub['currency'])}."
 
 
 @bp.post("/portal/<session_id>/card")

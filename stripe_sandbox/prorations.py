@@ -16,6 +16,7 @@ import copy
 from datetime import UTC, datetime
 
 from . import invoicing
+from .currencies import unit_amount_in
 from .events import emit, save_updated
 from .ids import new_id
 from .periods import add_interval
@@ -71,12 +72,14 @@ def _interval(price: dict) -> tuple[str, int]:
 
 
 def _proration(sb, sub, item, price, quantity, period, fraction: float, now: int) -> dict:
-    """A pending proration invoice item: `fraction` of a full period (negative: a credit)."""
-    amount = round(price["unit_amount"] * quantity * fraction)
+    """A pending proration invoice item: `fraction` of a full period (negative: a credit), in the
+    subscription's currency."""
+    unit = unit_amount_in(price, sub["currency"])
+    amount = round(unit * quantity * fraction)
     product = sb.store.get(price["product"], "product") or {"name": "Subscription"}
     what = "Unused time on" if fraction < 0 else "Remaining time on"
     ii = {
-        "id": new_id("ii_"), "object": "invoiceitem", "amount": amount, "currency": price["currency"],
+        "id": new_id("ii_"), "object": "invoiceitem", "amount": amount, "currency": sub["currency"],
         "customer": sub["customer"], "customer_account": None, "date": now,
         "description": f"{what} {quantity} × {product['name']} after {_day(period[0])}",
         "discountable": False, "discounts": [], "invoice": None, "livemode": False, "metadata": {},
@@ -84,7 +87,7 @@ def _proration(sb, sub, item, price, quantity, period, fraction: float, now: int
         "parent": {"type": "subscription_details", "subscription_details": {
             "subscription": sub["id"], "subscription_item": item["id"]}},
         "period": {"start": period[0], "end": period[1]},
-        "pricing": {"type": "price_details", "unit_amount_decimal": price["unit_amount_decimal"],
+        "pricing": {"type": "price_details", "unit_amount_decimal": str(unit),
                     "price_details": {"price": price["id"], "product": price["product"]}},
         "proration": True, "proration_details": {"credited_items": None, "discount_amounts": []},
         "quantity": quantity, "quantity_decimal": str(quantity), "tax_rates": [], "test_clock": sub["test_clock"],
@@ -115,14 +118,16 @@ def bill_now(sb, sub: dict, kind: str, now: int) -> dict:
     return invoicing.attempt(sb, opened, sub, now, off_session=False)
 
 
-def bill_change(sb, new: dict, bill: str | None, now: int) -> None:
-    """Invoice what change_item asked for (in place): latest_invoice, and past_due if unpaid."""
+def bill_change(sb, new: dict, bill: str | None, now: int) -> dict | None:
+    """Invoice what change_item asked for (in place): latest_invoice, and past_due if unpaid.
+    Returns the invoice, if one was made."""
     if bill is None:
-        return
+        return None
     invoice = bill_now(sb, new, bill, now)
     new["latest_invoice"] = invoice["id"]
     if invoice["status"] == "open" and new["status"] == "active":
         new["status"] = "past_due"
+    return invoice
 
 
 def switch_price(sb, sub: dict, price: dict, now: int, behavior: str = "create_prorations") -> dict:

@@ -15,6 +15,7 @@ cause a proration for that period": the SDK's SubscriptionUpdateParams.cancel_at
 While `pause_collection` is set, renewal invoices are voided, kept as drafts or
 marked uncollectible and never charged; the status stays `active`
 (https://docs.stripe.com/billing/subscriptions/pause-payment).
+A subscription schedule's next phase starts at a period end (resources/subscription_schedules.py).
 """
 import copy
 
@@ -22,6 +23,7 @@ from . import invoicing
 from .events import emit, save_updated
 from .periods import add_interval
 from .resources.invoices import subscription_of
+from .resources.subscription_schedules import at_period_end as schedule_at_period_end
 from .resources.subscriptions import end_subscription, period_end
 
 HOUR = 3600
@@ -32,6 +34,9 @@ def on_period_end(sb, sub: dict, at: int) -> dict:
     """`at` is the subscription's period end or its cancel_at, whichever came first."""
     if sub["cancel_at"] is not None and sub["cancel_at"] <= at:
         return end_subscription(sb, sub, at)
+    sub = schedule_at_period_end(sb, sub, at)
+    if sub["status"] in ("canceled", "incomplete_expired"):
+        return sub
     if sub["status"] == "trialing" and invoicing.payment_method_for(sb, sub) is None:
         behavior = sub["trial_settings"]["end_behavior"]["missing_payment_method"]
         if behavior != "create_invoice":

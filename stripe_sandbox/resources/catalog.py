@@ -24,8 +24,10 @@ def new_product(sb, *, name, description=None, meta=None, active=True, quiet=Fal
 
 
 def new_price(sb, *, product, currency, unit_amount, interval=None, interval_count=1,
-              lookup_key=None, meta=None, nickname=None, active=True, quiet=False) -> dict:
-    """Store a per-unit price (recurring when `interval` is given) and emit price.created."""
+              lookup_key=None, meta=None, nickname=None, active=True, quiet=False,
+              currency_options: dict | None = None) -> dict:
+    """Store a per-unit price (recurring when `interval` is given) and emit price.created.
+    `currency_options`: {currency: {unit_amount, tax_behavior}} besides the default currency."""
     recurring = None
     if interval:
         recurring = {"interval": interval, "interval_count": interval_count, "meter": None,
@@ -37,7 +39,7 @@ def new_price(sb, *, product, currency, unit_amount, interval=None, interval_cou
         "product": product, "recurring": recurring, "tax_behavior": "unspecified",
         "tiers_mode": None, "transform_quantity": None,
         "type": "recurring" if recurring else "one_time", "unit_amount": unit_amount,
-        "unit_amount_decimal": str(unit_amount),
+        "unit_amount_decimal": str(unit_amount), "_currency_options": currency_options or {},
     }
     sb.store.put(price)
     if not quiet:

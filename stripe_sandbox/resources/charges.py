@@ -7,6 +7,7 @@ a `ch_` and a `txn_`; a declined one a failed charge. Refunds and
 from ..api import endpoint
 from ..cards import AUTH_ALWAYS, AUTH_UNLESS_SET_UP, FAILS_LATER, ROUTING_NUMBER, fingerprint, lookup, normalize
 from ..events import emit, save_updated
+from ..fees import refund_balance_transaction
 from ..ids import new_id
 from ..listing import PAGING, created_filter, page, render
 from ..wire import StripeError, fetch, integer, reject_unknown, required, string
@@ -82,6 +83,7 @@ def refund(sb, charge: dict, amount: int | None, reason: str | None) -> dict:
                "payment_method": charge["payment_method"], "reason": reason,
                "receipt_number": None, "source_transfer_reversal": None, "status": "succeeded",
                "transfer_reversal": None}
+    refund_["balance_transaction"] = refund_balance_transaction(sb, refund_, now)["id"]
     sb.store.put(refund_)
     refunded = charge["amount_refunded"] + amount
     new = {**charge, "amount_refunded": refunded, "refunded": refunded == charge["amount_captured"]}

@@ -8,18 +8,27 @@ applied lazily on read and by the clock.
 from flask import request
 
 from ..api import endpoint
+from ..currencies import unit_amount_in
 from ..events import emit
 from ..ids import new_id
 from ..listing import PAGING, created_filter, page, render
 from ..wire import StripeError, boolean, choice, fetch, metadata, reject_unknown, required, string
 from .catalog import get_price
-from .checkout_params import customer_param, expires_at, line_item, payment_intent_data, subscription_data
+from .checkout_params import (
+    customer_param,
+    expires_at,
+    line_item,
+    payment_intent_data,
+    refuse_mixed_currencies,
+    session_currency,
+    subscription_data,
+)
 from .checkout_shape import session_object
 
 CREATE = {"mode", "customer", "client_reference_id", "metadata", "subscription_data",
           "line_items", "success_url", "cancel_url", "customer_email", "expires_at", "locale",
           "allow_promotion_codes", "billing_address_collection", "ui_mode", "payment_intent_data",
-          "customer_creation", "payment_method_collection"}
+          "customer_creation", "payment_method_collection", "currency"}
 # The languages Stripe shows Checkout in (stripe==16.1.0, checkout.SessionCreateParams.locale);
 # anything else is refused, as Stripe refuses it.
 LOCALES = ("auto", "bg", "cs", "da", "de", "el", "en", "en-GB", "es", "es-419", "et", "fi", "fil", "fr", "fr-CA",
@@ -47,16 +56,17 @@ def get_session(sb, session_id, param="id") -> dict:
 
 
 def line_items(sb, session: dict) -> dict:
-    """The session's `line_items` list (present only when expanded, as in Stripe)."""
+    """The session's `line_items` list (present only when expanded, as in Stripe), in the
+    session's currency; each item's `price` is the Price itself, whatever its default currency."""
     stored = sb.store.get(session["id"], "checkout.session")
     data = []
     for entry in stored["_line_items"]:
         price = get_price(sb, entry["price"])
         product = sb.store.get(price["product"], "product") or {}
-        amount = price["unit_amount"] * entry["quantity"]
+        amount = unit_amount_in(price, stored["currency"]) * entry["quantity"]
         data.append({"id": entry["id"], "object": "item", "amount_discount": 0,
                      "amount_subtotal": amount, "amount_tax": 0, "amount_total": amount,
-                     "currency": price["currency"], "description": product.get("name"),
+                     "currency": stored["currency"], "description": product.get("name"),
                      "metadata": {}, "price": render(sb, price, {}), "quantity": entry["quantity"]})
     return {"object": "list", "data": data, "has_more": False,
             "url": f"/v1/checkout/sessions/{session['id']}/line_items"}
@@ -84,9 +94,12 @@ def create(sb, params):
     customer = customer_param(sb, params)
     now = sb.now_for(customer)
     price, quantity = line_item(sb, params.get("line_items"), mode)
+    currency = session_currency(sb, params, price, customer)
+    if mode == "subscription":
+        refuse_mixed_currencies(sb, customer, currency)
     session = session_object(
-        new_id("cs_test_"), params, now=now, expires_at=expires_at(params, now),
-        customer=customer, price=price, quantity=quantity, success_url=success_url)
+        new_id("cs_test_"), params, now=now, expires_at=expires_at(params, now), customer=customer,
+        currency=currency, amount=unit_amount_in(price, currency) * quantity, success_url=success_url)
     session.update(url=f"{request.url_root}checkout/{session['id']}", metadata=metadata(params),
                    mode=mode, payment_method_collection=collection, customer_creation=(creation or "if_required") if mode == "payment" else None,
                    _line_items=[{"id": new_id("li_"), "price": price["id"], "quantity": quantity}],

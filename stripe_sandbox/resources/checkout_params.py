@@ -8,10 +8,26 @@ accepted here is one `stripe.params.checkout.SessionCreateParams` names.
   `subscription_data[trial_end]` "Has to be at least 48 hours in the future"
   (SDK docstrings).
 - A deleted customer cannot pay: 400 resource_missing, as for an unknown id.
+- `currency` picks one of the price's `currency_options` (a `price_data` price has only its own
+  currency); one the price lacks is refused: "The price specified supports currencies of `jpy`
+  which doesn't include the expected currency of `usd`."
+  (https://github.com/airbadge-dev/airbadge/issues/15). Without it Stripe picks "from the
+  customer's billing history or their location" (https://github.com/lukevella/rallly/pull/3307):
+  here the customer's currency when the price has it, else the price's default currency.
+- A customer cannot have two active subscriptions in different currencies
+  (https://docs.stripe.com/invoicing/multi-currency-customers : "You can't have two active
+  subscriptions with different currencies"; "you must cancel existing subscriptions before
+  creating a new subscription with a new currency"). A subscription-mode session for a customer
+  with a live subscription (or an open subscription-mode session) in another currency is refused
+  at creation with "You cannot combine currencies on a single customer. ..."
+  (https://github.com/lukevella/rallly/pull/3307). With none left, the new subscription's
+  currency becomes the customer's (https://support.stripe.com/questions/setting-a-customers-default-currency).
 """
+from ..currencies import currency_code, supports, unsupported
 from ..wire import StripeError, choice, integer, metadata, reject_unknown, required
 from .catalog import get_price, get_product, new_price, new_product, recurring_params
 from .customers import get_customer
+from .subscriptions import LIVE
 
 SUBSCRIPTION_DATA = {"metadata", "description", "trial_period_days", "trial_end", "trial_settings"}
 END_BEHAVIORS = ("cancel", "create_invoice", "pause")
@@ -121,7 +137,7 @@ def _check_mode(price, mode) -> None:
 def _inline_price(sb, data: dict) -> dict:
     label = "line_items[0][price_data]"
     reject_unknown(data, PRICE_DATA, label)
-    currency = required(data, "currency", f"{label}[currency]")
+    currency = currency_code(required(data, "currency", f"{label}[currency]"), f"{label}[currency]")
     amount = integer(data, "unit_amount", label=f"{label}[unit_amount]", minimum=0)
     if amount is None:
         raise StripeError(f"Missing required param: {label}[unit_amount].",
@@ -138,3 +154,31 @@ def _inline_price(sb, data: dict) -> dict:
     # Inline prices are created archived, so they never show up in price lists.
     return new_price(sb, product=product, currency=currency, unit_amount=amount,
                      interval=interval, interval_count=count, active=False, quiet=True)
+
+
+def session_currency(sb, params, price: dict, customer_id: str | None) -> str:
+    """The currency the session charges in (see the module docstring)."""
+    if params.get("currency") is not None:
+        currency = currency_code(params["currency"], "currency")
+        if not supports(price, currency):
+            raise unsupported(price, currency)
+        return currency
+    customer = sb.store.get(customer_id, "customer") if customer_id else None
+    if customer and customer["currency"] and supports(price, customer["currency"]):
+        return customer["currency"]
+    return price["currency"]
+
+
+def refuse_mixed_currencies(sb, customer_id: str | None, currency: str) -> None:
+    """A subscription in `currency` next to the customer's live ones in another currency."""
+    if customer_id is None:
+        return
+    held = {sub["currency"] for sub in sb.store.all("subscription", customer_id) if sub["status"] in LIVE}
+    now = sb.now_for(customer_id)
+    held |= {s["currency"] for s in sb.store.all("checkout.session", customer_id)
+             if s["status"] == "open" and s["expires_at"] > now and s["mode"] == "subscription"}
+    other = sorted(held - {currency})
+    if other:
+        raise StripeError("You cannot combine currencies on a single customer. This customer has an active "
+                          "subscription, subscription schedule, discount, quote, invoice item or active "
+                          f"subscription mode checkout session with currency {other[0]}.")

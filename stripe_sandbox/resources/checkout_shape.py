@@ -1,9 +1,9 @@
 """The full Checkout Session object, every field Stripe's 2026 fixture has."""
 
 
-def session_object(session_id, params, *, now, expires_at, customer, price, quantity,
+def session_object(session_id, params, *, now, expires_at, customer, currency, amount,
                    success_url) -> dict:
-    amount = price["unit_amount"] * quantity
+    """`amount` is the line item's total in the session's `currency`."""
     return {
         "id": session_id, "object": "checkout.session", "adaptive_pricing": {"enabled": False},
         "after_expiration": None, "allow_promotion_codes": _flag(params, "allow_promotion_codes"),
@@ -13,7 +13,7 @@ def session_object(session_id, params, *, now, expires_at, customer, price, quan
         "cancel_url": params.get("cancel_url"),
         "client_reference_id": params.get("client_reference_id"), "client_secret": None,
         "collected_information": None, "consent": None, "consent_collection": None,
-        "created": now, "currency": price["currency"], "currency_conversion": None,
+        "created": now, "currency": currency, "currency_conversion": None,
         "custom_fields": [],
         "custom_text": {"after_submit": None, "shipping_address": None, "submit": None,
                         "terms_of_service_acceptance": None},

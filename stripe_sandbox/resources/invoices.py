@@ -8,6 +8,8 @@ Shaped for API version 2026-10-28: the subscription is at
 from flask import request
 
 from ..api import endpoint
+from ..currencies import unit_amount_in
+from ..customer_balance import balance_in
 from ..ids import new_id
 from ..listing import PAGING, created_filter, page, render
 from ..wire import choice, fetch, reject_unknown, string
@@ -50,7 +52,8 @@ def new_invoice(sub: dict, customer: dict, *, invoice_id: str, reason: str,
                              "payment_method_types": None},
         "period_end": period[1], "period_start": period[0], "post_payment_credit_notes_amount": 0,
         "pre_payment_credit_notes_amount": 0, "receipt_number": None, "rendering": None,
-        "shipping_cost": None, "shipping_details": None, "starting_balance": 0,
+        "shipping_cost": None, "shipping_details": None,
+        "starting_balance": balance_in(customer, sub["currency"]),
         "statement_descriptor": None, "status": "draft",
         "status_transitions": {"finalized_at": None, "marked_uncollectible_at": None,
                                "paid_at": None, "voided_at": None},
@@ -65,12 +68,14 @@ def subscription_lines(invoice_id: str, sub: dict, period: tuple[int, int],
                        fraction: float | None = None) -> list[dict]:
     """One line per item for `period`; `fraction` < 1 prorates a shortened last period,
     0 is a trial's free period."""
-    return [_line(invoice_id, item, period, fraction) for item in sub["items"]["data"]]
+    return [_line(invoice_id, item, sub["currency"], period, fraction) for item in sub["items"]["data"]]
 
 
-def _line(invoice_id: str, item: dict, period: tuple[int, int], fraction: float | None) -> dict:
+def _line(invoice_id: str, item: dict, currency: str, period: tuple[int, int], fraction: float | None) -> dict:
+    """A line in the subscription's `currency`: the price's amount in it (a currency option)."""
     price, quantity = item["price"], item["quantity"]
-    amount = price["unit_amount"] * quantity
+    unit = unit_amount_in(price, currency)
+    amount = unit * quantity
     if fraction is not None:
         amount = round(amount * fraction)
     trial = fraction == 0  # a trial's $0 line, not a proration
@@ -78,7 +83,7 @@ def _line(invoice_id: str, item: dict, period: tuple[int, int], fraction: float 
                "proration_details": {"credited_items": None},
                "subscription": item["subscription"], "subscription_item": item["id"]}
     name = price.get("nickname") or "Subscription"
-    return _line_object(invoice_id, amount, price, quantity, period,
+    return _line_object(invoice_id, (amount, currency, str(unit)), price, quantity, period,
                         f"Trial period for {name}" if trial else f"{quantity} × {name}",
                         {"type": "subscription_item_details", "invoice_item_details": None,
                          "subscription_item_details": details})
@@ -90,21 +95,23 @@ def item_line(invoice_id: str, invoiceitem: dict, price: dict) -> dict:
                "proration_details": {"credited_items": None},
                "subscription": invoiceitem["parent"]["subscription_details"]["subscription"]}
     period = (invoiceitem["period"]["start"], invoiceitem["period"]["end"])
-    return _line_object(invoice_id, invoiceitem["amount"], price, invoiceitem["quantity"], period,
-                        invoiceitem["description"],
+    money = (invoiceitem["amount"], invoiceitem["currency"], invoiceitem["pricing"]["unit_amount_decimal"])
+    return _line_object(invoice_id, money, price, invoiceitem["quantity"], period, invoiceitem["description"],
                         {"type": "invoice_item_details", "invoice_item_details": details,
                          "subscription_item_details": None})
 
 
-def _line_object(invoice_id, amount, price, quantity, period, description, parent) -> dict:
+def _line_object(invoice_id, money, price, quantity, period, description, parent) -> dict:
+    """`money` is (amount, currency, unit_amount_decimal) in the invoice's currency."""
+    amount, currency, unit_decimal = money
     return {
-        "id": new_id("il_"), "object": "line_item", "amount": amount, "currency": price["currency"],
+        "id": new_id("il_"), "object": "line_item", "amount": amount, "currency": currency,
         "description": description, "discount_amounts": [], "discountable": True, "discounts": [],
         "invoice": invoice_id, "livemode": False, "metadata": {},
         "period": {"start": period[0], "end": period[1]}, "pretax_credit_amounts": [],
         "quantity": quantity, "quantity_decimal": str(quantity), "subtotal": amount, "taxes": [],
         "parent": parent,
-        "pricing": {"type": "price_details", "unit_amount_decimal": price["unit_amount_decimal"],
+        "pricing": {"type": "price_details", "unit_amount_decimal": unit_decimal,
                     "price_details": {"price": price["id"], "product": price["product"]}},
     }
 

@@ -7,27 +7,43 @@ customer.subscription.updated with the previous values.
 - `pause_collection`: https://docs.stripe.com/billing/subscriptions/pause-payment
   ("the subscription remains `active`")
 - `items`, `proration_behavior`: https://docs.stripe.com/billing/subscriptions/change-price
-  and prorations.py
+  and prorations.py; `items[0][price_data]` makes a new Price inline ("Data used to generate a new
+  Price object inline. You can use either `price` or `price_data`, but not both", the SDK's
+  SubscriptionUpdateParamsItem), as Checkout's does: archived, so it never shows in price lists
 - `trial_end`: https://docs.stripe.com/billing/subscriptions/trials ("The
   `billing_cycle_anchor` will be updated to the `trial_end` value", SDK docstring)
+- `payment_behavior`, for an update that invoices at once: `allow_incomplete` (the default) applies
+  the change "regardless of whether payment on the new invoice succeeds"
+  (https://docs.stripe.com/billing/subscriptions/pending-updates), leaving the subscription
+  past_due; `error_if_incomplete` answers 402 when the invoice "cannot be paid" and "does not update
+  the subscription" (https://docs.stripe.com/api/subscriptions/update). The sandbox then discards
+  the whole attempt (invoice, prorations, failed charge), like any refused request. `default_incomplete`
+  and `pending_if_incomplete` (pending updates) are not supported here.
+- A subscription managed by a schedule refuses `cancel_at_period_end` / `cancel_at`: "The subscription
+  is managed by the subscription schedule `sub_sched_...`, and updating any cancelation behavior
+  directly is not allowed. Please update the schedule instead." (Stripe's answer, as reported in
+  https://github.com/laravel/cashier-stripe/issues/1748); release the schedule first.
 """
 import copy
 
 from .. import prorations
 from ..api import endpoint
+from ..currencies import currency_code, supports
 from ..events import save_updated
 from ..listing import render
 from ..periods import add_interval
 from ..wire import StripeError, boolean, choice, integer, metadata, reject_unknown, required, string
-from .catalog import get_price
+from .catalog import get_price, get_product, new_price, recurring_params
 from .subscriptions import ENDED, get_subscription, payment_method_param, period_end, schedule_cancel
 
 UPDATE = {"cancel_at_period_end", "cancel_at", "metadata", "default_payment_method",
           "cancellation_details", "description", "pause_collection", "items",
-          "proration_behavior", "trial_end"}
+          "proration_behavior", "trial_end", "payment_behavior"}
+PAYMENT_BEHAVIORS = ("allow_incomplete", "error_if_incomplete")
 PAUSE_BEHAVIORS = ("keep_as_draft", "mark_uncollectible", "void")
 PAUSE_KEYS = {"behavior", "resumes_at"}
-ITEM_KEYS = {"id", "price", "quantity"}
+ITEM_KEYS = {"id", "price", "price_data", "quantity"}
+PRICE_DATA = {"currency", "product", "recurring", "unit_amount"}
 CANCELLATION_DETAILS = {"comment", "feedback"}
 
 
@@ -37,7 +53,9 @@ def update(sb, params, sub_id):
     sub = get_subscription(sb, sub_id)
     now = sb.now_for(sub["customer"])
     _refuse_if_ended(sub, params)
+    _refuse_if_scheduled(sub, params)
     behavior = choice(params, "proration_behavior", prorations.PRORATION_BEHAVIORS, "create_prorations")
+    payment = choice(params, "payment_behavior", PAYMENT_BEHAVIORS, "allow_incomplete")
     change = _item_change(sb, params, sub) if "items" in params else None
     trial_end = _trial_end(params, now) if "trial_end" in params else None
     new = copy.deepcopy(sub)
@@ -47,8 +65,31 @@ def update(sb, params, sub_id):
     bill = _apply_trial(sb, new, trial_end, behavior, now) if trial_end is not None else None
     if change is not None:
         bill = prorations.change_item(sb, new, *change, behavior, now) or bill
-    prorations.bill_change(sb, new, bill, now)
+    invoice = prorations.bill_change(sb, new, bill, now)
+    if payment == "error_if_incomplete" and invoice is not None:
+        _refuse_if_unpaid(sb, invoice)
     return render(sb, save_updated(sb, "customer.subscription.updated", sub, new, now), params)
+
+
+def _refuse_if_scheduled(sub, params) -> None:
+    if sub["schedule"] and ({"cancel_at_period_end", "cancel_at"} & set(params)):
+        raise StripeError(f"The subscription is managed by the subscription schedule `{sub['schedule']}`, and "
+                          "updating any cancelation behavior directly is not allowed. Please update the "
+                          "schedule instead.")
+
+
+def _refuse_if_unpaid(sb, invoice) -> None:
+    """`error_if_incomplete`: an invoice left open (declined, or waiting for authentication) is a 402
+    card error; raising rolls the whole request back. A bank debit still processing is not refused."""
+    if invoice["status"] != "open" or invoice.get("_intent_status") == "processing":
+        return
+    intent = sb.store.get(invoice["_payment_intent"], "payment_intent") if invoice.get("_payment_intent") else None
+    error = (intent or {}).get("last_payment_error") or {}
+    if invoice.get("_intent_status") == "requires_action":
+        error = {"code": "authentication_required", "decline_code": "authentication_required",
+                 "message": "Your card was declined. This transaction requires authentication."}
+    raise StripeError(error.get("message") or "Your card was declined.", status=402, type_="card_error",
+                      code=error.get("code") or "card_declined", decline_code=error.get("decline_code"))
 
 
 def _refuse_if_ended(sub, params) -> None:
@@ -129,10 +170,37 @@ def _item_change(sb, params, sub) -> tuple[str, dict, int]:
     if item is None:
         raise StripeError(f"No such subscription item: '{item_id}'", code="resource_missing",
                           param="items[0][id]")
-    price = get_price(sb, entry["price"], "items[0][price]", 400) if entry.get("price") else item["price"]
-    _check_price(price, sub)
+    if entry.get("price") and entry.get("price_data"):
+        raise StripeError("You may only specify one of these parameters: price, price_data.",
+                          code="parameters_exclusive", param="items[0][price_data]")
+    if entry.get("price_data"):
+        price = _inline_price(sb, entry["price_data"])
+        if price["currency"] != sub["currency"]:
+            raise StripeError(f"The price specified uses currency `{price['currency']}`, but the subscription "
+                              f"is in `{sub['currency']}`.", param="items[0][price_data][currency]")
+    else:
+        price = get_price(sb, entry["price"], "items[0][price]", 400) if entry.get("price") else item["price"]
+        _check_price(price, sub)
     quantity = integer(entry, "quantity", item["quantity"], "items[0][quantity]", minimum=1)
     return item_id, price, quantity
+
+
+def _inline_price(sb, data) -> dict:
+    """A recurring Price from `items[0][price_data]` (currency, product, recurring and unit_amount
+    are all required there), in the subscription's currency."""
+    label = "items[0][price_data]"
+    if not isinstance(data, dict):
+        raise StripeError(f"Invalid {label}: must be a hash", param=label)
+    reject_unknown(data, PRICE_DATA, label)
+    currency = currency_code(required(data, "currency", f"{label}[currency]"), f"{label}[currency]")
+    product = get_product(sb, required(data, "product", f"{label}[product]"), f"{label}[product]", 400)["id"]
+    interval, count = recurring_params(required(data, "recurring", f"{label}[recurring]"), f"{label}[recurring]")
+    amount = integer(data, "unit_amount", label=f"{label}[unit_amount]", minimum=0)
+    if amount is None:
+        raise StripeError(f"Missing required param: {label}[unit_amount].", code="parameter_missing",
+                          param=f"{label}[unit_amount]")
+    return new_price(sb, product=product, currency=currency, unit_amount=amount, interval=interval,
+                     interval_count=count, active=False, quiet=True)
 
 
 def _check_price(price, sub) -> None:
@@ -142,7 +210,7 @@ def _check_price(price, sub) -> None:
     if price["type"] != "recurring":
         raise StripeError("The price specified is set to `type=one_time` but this field only accepts "
                           "prices with `type=recurring`.", param="items[0][price]")
-    if price["currency"] != sub["currency"]:
+    if not supports(price, sub["currency"]):  # neither its own currency nor a currency option
         raise StripeError(f"The price specified uses currency `{price['currency']}`, but the subscription "
                           f"is in `{sub['currency']}`.", param="items[0][price]")
 

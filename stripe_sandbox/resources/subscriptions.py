@@ -23,10 +23,13 @@ CANCEL = {"invoice_now", "prorate", "cancellation_details"}
 
 def new_subscription(sb, *, customer: str, price: dict, quantity: int, meta: dict,
                      payment_method: str | None, at: int, status: str = "incomplete",
-                     trial_end: int | None = None, missing_payment_method: str = "create_invoice") -> dict:
+                     trial_end: int | None = None, missing_payment_method: str = "create_invoice",
+                     currency: str | None = None) -> dict:
     """A subscription whose one item covers [at, at + interval), or [at, trial_end) on a trial;
     not yet stored. Checkout creates it `incomplete` until the first invoice is paid
-    (https://docs.stripe.com/billing/subscriptions/overview#subscription-statuses)."""
+    (https://docs.stripe.com/billing/subscriptions/overview#subscription-statuses).
+    `currency` (default: the price's) is one of the price's currencies; the item's `price`
+    is the Price itself, so its `currency` may differ from the subscription's."""
     sub_id = new_id("sub_")
     end = trial_end or add_interval(at, price)
     item = {
@@ -44,7 +47,7 @@ def new_subscription(sb, *, customer: str, price: dict, quantity: int, meta: dic
         "billing_thresholds": None, "cancel_at": None, "cancel_at_period_end": False,
         "canceled_at": None,
         "cancellation_details": {"comment": None, "feedback": None, "reason": None},
-        "collection_method": "charge_automatically", "created": at, "currency": price["currency"],
+        "collection_method": "charge_automatically", "created": at, "currency": currency or price["currency"],
         "customer": customer, "customer_account": None, "days_until_due": None,
         "default_payment_method": payment_method, "default_source": None, "default_tax_rates": [],
         "description": None, "discounts": [], "ended_at": None,
