@@ -44,10 +44,13 @@ from service.models import OutboxMessage, OutboxStatus
 
 logger = logging.getLogger(__name__)
 Handler = Callable[[dict[str, Any]], None]
+TimedHandler = Callable[[dict[str, Any], datetime], None]
 PENDING_KEYS = "outbox_pending_keys"  # session.info: keys enqueued in this transaction
 
 
 HANDLERS: dict[str, Handler] = {}
+# Handlers that also take the delivery's time (the worker's clock): see `handles_timed`.
+TIMED_HANDLERS: dict[str, TimedHandler] = {}
 
 
 def handles(topic: str) -> Callable[[Handler], Handler]:
@@ -56,6 +59,16 @@ def handles(topic: str) -> Callable[[Handler], Handler]:
     def register(handler: Handler) -> Handler:
         if HANDLERS.setdefault(topic, handler) is not handler:
             raise ValueError(f"outbox topic {topic!r} has a handler already")
+        return handler
+    return register
+
+
+def handles_timed(topic: str) -> Callable[[TimedHandler], TimedHandler]:
+    """`handles` for a handler called as `handler(payload, now)`: outgoing webhooks keep a delivery
+    log and disable an endpoint after days of failures, by the clock the worker delivers with."""
+    def register(handler: TimedHandler) -> TimedHandler:
+        handles(topic)(lambda payload: handler(payload, utcnow()))
+        TIMED_HANDLERS[topic] = handler
         return handler
     return register
 
@@ -136,7 +149,11 @@ def backoff(attempts: int, *, base: int | None = None, cap: int | None = None) -
 def deliver(message: OutboxMessage, now: datetime) -> bool:
     """Run the handler and record the outcome on the row. Returns whether it was delivered."""
     try:
-        HANDLERS[message.topic](message.payload)
+        timed = TIMED_HANDLERS.get(message.topic)
+        if timed is not None:
+            timed(message.payload, now)
+        else:
+            HANDLERS[message.topic](message.payload)
     except Exception as exc:  # noqa: BLE001 - any failure is recorded on the row and retried
         _record_failure(message, exc, now)
         return False
@@ -152,7 +169,10 @@ def _record_failure(message: OutboxMessage, exc: Exception, now: datetime) -> No
     message.attempts += 1
     message.last_error = f"{type(exc).__name__}: {exc}"[:2000]
     permanent = bool(getattr(exc, "permanent", False))
-    if permanent or message.attempts >= current_app.config["OUTBOX_MAX_ATTEMPTS"]:
+    # `keep_retrying`: the handler bounds its retries itself (an outgoing webhook's endpoint is
+    # disabled after three days of failures), so OUTBOX_MAX_ATTEMPTS does not end them first.
+    out_of_attempts = message.attempts >= current_app.config["OUTBOX_MAX_ATTEMPTS"]
+    if permanent or (out_of_attempts and not getattr(exc, "keep_retrying", False)):
         message.status = OutboxStatus.DEAD
         log_event(logger, "outbox.dead", level=logging.WARNING, outbox_id=message.id, topic=message.topic,
                   attempts=message.attempts, permanent=permanent, error=type(exc).__name__)

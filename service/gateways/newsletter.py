@@ -10,7 +10,7 @@ arrive twice, and a later call always carries the full state to converge on.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from service.logs import log_event
@@ -28,13 +28,17 @@ class ProviderError(Exception):
 
 @dataclass(frozen=True)
 class Subscriber:
-    """One address on one list, as the provider should have it."""
+    """One address on one list, as the provider should have it. A member's address also carries
+    merge fields (tag -> text) and tags (name -> whether it should be on), so newsrooms can
+    segment the list by membership; the provider sets the ones it supports."""
 
     list_slug: str
     list_id: str | None  # the provider's id for the list, when it has one
     email: str
     first_name: str = ""
     last_name: str = ""
+    merge_fields: dict[str, str] = field(default_factory=dict)
+    tags: dict[str, bool] = field(default_factory=dict)
 
 
 class NewsletterProvider(Protocol):

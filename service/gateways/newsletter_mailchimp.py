@@ -2,8 +2,13 @@
 
 - Upsert: `PUT /lists/{list_id}/members/{md5(lowercased email)}` with
   `status_if_new` and `status` both "subscribed" and the FNAME/LNAME merge
-  fields. PUT is Mailchimp's add-or-update, so repeating it is harmless.
+  fields, plus a member's STATUS, PLAN, JOINED, RENEWS, GIVEN and CAMPAIGN (the
+  audience needs those merge fields, as text fields). PUT is Mailchimp's
+  add-or-update, so repeating it is harmless.
   https://mailchimp.com/developer/marketing/api/list-members/add-or-update-list-member/
+- Tags: then `POST .../members/{hash}/tags` with each tag `active` or `inactive`
+  (a member's status and plan tags: the current one on, the others off).
+  https://mailchimp.com/developer/marketing/api/list-member-tags/add-or-remove-member-tags/
 - Removal, per MAILCHIMP_REMOVAL: `archive` sends `DELETE` on the same path
   (a 404 means already gone), `unsubscribe` sends the PUT with status "unsubscribed".
 - Auth: HTTP basic with any user name and the API key; the data centre is the
@@ -58,6 +63,9 @@ class MailchimpProvider:
 
     def upsert(self, subscriber: Subscriber) -> None:
         self._put(subscriber, "subscribed")
+        if subscriber.tags:
+            tags = [{"name": name, "status": "active" if on else "inactive"} for name, on in sorted(subscriber.tags.items())]
+            self._call("POST", self._path(subscriber) + "/tags", subscriber, json={"tags": tags})
 
     def remove(self, subscriber: Subscriber, *, reason: str) -> None:
         if self.removal == "unsubscribe":
@@ -70,7 +78,7 @@ class MailchimpProvider:
             "email_address": subscriber.email,
             "status_if_new": status,
             "status": status,
-            "merge_fields": {"FNAME": subscriber.first_name, "LNAME": subscriber.last_name},
+            "merge_fields": {"FNAME": subscriber.first_name, "LNAME": subscriber.last_name, **subscriber.merge_fields},
         }
         self._call("PUT", self._path(subscriber), subscriber, json=body)
 

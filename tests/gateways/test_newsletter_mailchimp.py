@@ -46,7 +46,7 @@ class FakeMailchimp:
                 self.end_headers()
                 self.wfile.write(payload)
 
-            do_PUT = do_DELETE = _handle
+            do_PUT = do_DELETE = do_POST = _handle
 
             def log_message(self, *args) -> None:
                 pass

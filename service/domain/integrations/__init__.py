@@ -1,0 +1,1 @@
+"""Integrations with the newsroom's other systems: outgoing webhooks."""
