@@ -12,7 +12,10 @@ from fractions import Fraction
 
 from sqlalchemy import func, select
 
+from service.domain.insight import figures
 from service.domain.insight.contributions import GivingFigures, giving_figures
+from service.domain.insight.figures import Insight
+from service.domain.insight.fx import Converted, Rates, converted_total
 from service.domain.members.access import GRANTING
 from service.extensions import db
 from service.models import (
@@ -47,6 +50,8 @@ class Revenue:
     currency: str
     monthly: int  # minor units per month; yearly plans count a twelfth
     subscriptions: int
+    # The same in the reporting currency: a projection, so with FX_RATES (None: no rate for it).
+    converted: Converted | None = None
 
 
 @dataclass
@@ -59,6 +64,12 @@ class Dashboard:
     comps_ending: list[Member]
     giving: GivingFigures  # contributions this month and over twelve, campaigns by revenue and joins
     webhooks: dict[str, object] = field(default_factory=dict)
+    insight: Insight | None = None  # retention, churn, recovery, movements, campaigns, currencies
+
+    @property
+    def revenue_converted(self) -> int:
+        """Monthly recurring revenue in the reporting currency (the plans that have a rate)."""
+        return converted_total([r.converted for r in self.revenue if r.converted is not None])
 
 
 def week_start(now: datetime) -> datetime:
@@ -99,8 +110,10 @@ def monthly_amount(amount: int, interval: Interval, interval_count: int = 1) -> 
     return Fraction(amount) / (MONTHS_PER[interval] * max(interval_count, 1))
 
 
-def revenue() -> list[Revenue]:
-    """Monthly recurring revenue by plan and currency, from subscriptions still being billed."""
+def revenue(rates: Rates | None = None) -> list[Revenue]:
+    """Monthly recurring revenue by plan and currency, from subscriptions still being billed, and
+    in the reporting currency with FX_RATES (no payment has priced it yet)."""
+    rates = rates or Rates.configured()
     rows = db.session.execute(
         select(Plan.code, Subscription.currency, Subscription.interval, Subscription.interval_count,
                func.sum(Subscription.amount), func.count())
@@ -110,7 +123,12 @@ def revenue() -> list[Revenue]:
     for code, currency, interval, interval_count, amount, count in rows:
         totals[(code or "other", currency)][0] += monthly_amount(amount, interval, interval_count)
         totals[(code or "other", currency)][1] += count
-    return [Revenue(plan, cur, round(v[0]), int(v[1])) for (plan, cur), v in sorted(totals.items())]
+    found = [Revenue(plan, cur, round(v[0]), int(v[1])) for (plan, cur), v in sorted(totals.items())]
+    for row in found:
+        rate, source = rates.fallback(row.currency)
+        row.converted = Converted(row.currency, source)
+        row.converted.add(row.monthly, rate, rates.reporting)
+    return found
 
 
 def webhook_health() -> dict[str, object]:
@@ -129,15 +147,17 @@ def webhook_health() -> dict[str, object]:
     }
 
 
-def load(now: datetime, *, listed: int = 10) -> Dashboard:
+def load(now: datetime, *, listed: int = 10, rates: Rates | None = None) -> Dashboard:
     past_due = select(Member).where(Member.status == MemberStatus.PAST_DUE)
     comps = (select(Member).where(Member.status == MemberStatus.COMPED, Member.comp_until >= now,
                                   Member.comp_until < now + COMPS_SOON).order_by(Member.comp_until))
+    rates = rates or Rates.configured()
     return Dashboard(
-        by_status=by_status(), weeks=weeks(now), revenue=revenue(),
+        by_status=by_status(), weeks=weeks(now), revenue=revenue(rates),
         past_due=list(db.session.scalars(past_due.order_by(Member.status_changed_at).limit(listed))),
         past_due_count=_count(select(func.count()).select_from(past_due.subquery())),
         comps_ending=list(db.session.scalars(comps.limit(listed))),
         giving=giving_figures(now),
         webhooks=webhook_health(),
+        insight=figures.load(now, rates),
     )

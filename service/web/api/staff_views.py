@@ -1,13 +1,15 @@
 """What the staff console shows, in the JSON API: member detail, audit log, stats."""
 from __future__ import annotations
 
-from flask import jsonify
+from flask import Response, jsonify, stream_with_context
 
 from service.db import utcnow
-from service.domain.insight import dashboard, member_view
+from service.domain.insight import dashboard, figures, member_view
 from service.domain.insight.audit_log import AuditFilter, entries
+from service.errors import NotFound
 from service.schemas import cursor_value
-from service.schemas.staff_api import AuditListOut, AuditQuery, MemberDetailOut, StatsOut
+from service.schemas.insight import InsightStatsOut
+from service.schemas.staff_api import AuditListOut, AuditQuery, MemberDetailOut
 from service.web.api.base import bp, parse_query, require_token
 
 
@@ -33,5 +35,16 @@ def audit_log():
 @bp.get("/v1/stats")
 @require_token()
 def stats():
-    return jsonify(StatsOut().dump(vars(dashboard.load(utcnow()))))
+    d = dashboard.load(utcnow())
+    return jsonify(InsightStatsOut().dump(d))
+
+
+@bp.get("/v1/stats/<figure>.csv")
+@require_token()
+def stats_csv(figure: str):
+    """One insight figure as CSV: retention, churn, recovery, movements, campaigns or currencies."""
+    if figure not in figures.FIGURES:
+        raise NotFound(f"no figure {figure!r}: one of " + ", ".join(figures.FIGURES))
+    return Response(stream_with_context(figures.csv_lines(figure, utcnow())), mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{figure}.csv"'})
 

@@ -7,6 +7,8 @@ All text goes through `escape`.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from decimal import Decimal
+from fractions import Fraction
 from itertools import count
 
 from markupsafe import Markup, escape
@@ -43,7 +45,7 @@ def hbar(title: str, items: Sequence[tuple[str, float]], *, unit: str = "") -> M
     return _frame(title, desc, WIDTH, max(1, len(items)) * (BAR + GAP), "".join(rows))
 
 
-def columns(title: str, labels: Sequence[str], series: Sequence[tuple[str, Sequence[float]]]) -> Markup:
+def columns(title: str, labels: Sequence[str], series: Sequence[tuple[str, Sequence[float | Decimal]]]) -> Markup:
     """Grouped vertical columns: one group per label, one column per series (with a legend)."""
     height, base, group_w = 220, 190, (WIDTH - 40) / max(1, len(labels))
     top = max((v for _, values in series for v in values), default=0) or 1
@@ -52,7 +54,7 @@ def columns(title: str, labels: Sequence[str], series: Sequence[tuple[str, Seque
     for g, label in enumerate(labels):
         x0 = 34 + g * group_w
         for s, (_name, values) in enumerate(series):
-            h = round((base - 20) * values[g] / top)
+            h = round((base - 20) * Fraction(values[g]) / Fraction(top))  # exact for floats and Decimals alike
             parts.append(f'<rect x="{x0 + s * col_w:.1f}" y="{base - h}" width="{col_w - 1:.1f}" height="{h}" '
                          f'class="bar bar-{s}"><title>{escape(label)}: {escape(_fmt(values[g]))}</title></rect>')
         if g % 2 == 0:
@@ -65,5 +67,40 @@ def columns(title: str, labels: Sequence[str], series: Sequence[tuple[str, Seque
     return _frame(title, desc, WIDTH, height, "".join(parts))
 
 
-def _fmt(value: float) -> str:
+def _fmt(value: float | Decimal) -> str:
     return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
+
+
+CELL_W, CELL_H, ROW_LABEL_W, HEAD_H = 64, 22, 70, 24
+
+
+def heatmap(title: str, columns: Sequence[str], rows: Sequence[tuple[str, Sequence[Fraction | None]]]) -> Markup:
+    """A grid of shares (0 to 1), darker for more, each cell also written as a percentage; a
+    missing share (None) is an empty cell marked with a dash. Colours come from `fill`
+    attributes (presentation, which the content security policy allows)."""
+    width, height = ROW_LABEL_W + CELL_W * len(columns), HEAD_H + CELL_H * max(1, len(rows))
+    parts = [f'<text x="{ROW_LABEL_W + c * CELL_W + CELL_W / 2:.0f}" y="16" text-anchor="middle">{escape(name)}</text>'
+             for c, name in enumerate(columns)]
+    for r, (label, shares) in enumerate(rows):
+        y = HEAD_H + r * CELL_H
+        parts.append(f'<text x="{ROW_LABEL_W - 6}" y="{y + 15}" text-anchor="end">{escape(label)}</text>')
+        parts.extend(_heat_cell(ROW_LABEL_W + c * CELL_W, y, value) for c, value in enumerate(shares))
+    desc = "; ".join(f"{label}: " + ", ".join(f"{name} {_percent(v)}" for name, v in zip(columns, shares, strict=False))
+                     for label, shares in rows)
+    return _frame(title, desc, width, height, "".join(parts))
+
+
+def _heat_cell(x: int, y: int, value: Fraction | None) -> str:
+    if value is None:
+        return (f'<rect x="{x}" y="{y}" width="{CELL_W - 2}" height="{CELL_H - 2}" fill="#f3f3f3"/>'
+                f'<text x="{x + CELL_W / 2:.0f}" y="{y + 15}" text-anchor="middle" fill="#767676">–</text>')
+    level = min(max(value, Fraction(0)), Fraction(1))
+    # Opacity up to 0.7 keeps dark text at 5:1 contrast or more on every cell (WCAG AA).
+    opacity = Fraction(8, 100) + level * Fraction(62, 100)
+    return (f'<rect x="{x}" y="{y}" width="{CELL_W - 2}" height="{CELL_H - 2}" fill="#0b5cad" '
+            f'fill-opacity="{float(opacity):.2f}"/>'
+            f'<text x="{x + CELL_W / 2:.0f}" y="{y + 15}" text-anchor="middle" fill="#1a1a1a">{_percent(value)}</text>')
+
+
+def _percent(value: Fraction | None) -> str:
+    return "–" if value is None else f"{round(value * 100)}%"
