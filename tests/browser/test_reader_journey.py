@@ -53,6 +53,8 @@ def test_sign_in_by_emailed_link_then_cancel_and_undo(page, live):
     expect(status).to_contain_text(re.compile(r"^Member, renews on \d{1,2} \w+ \d{4}$"))
     page.get_by_role("link", name="Cancel membership").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Cancel your membership?")
+    page.get_by_label("A technical problem").check()
+    page.get_by_role("button", name="Continue").click()
     page.get_by_role("button", name="Yes, cancel my membership").click()
     expect(status).to_contain_text(re.compile(r"^Member until .+ \(cancelled\)$"))
     page.get_by_role("button", name="Undo cancellation").click()

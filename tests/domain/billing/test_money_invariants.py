@@ -124,9 +124,9 @@ def test_cancel_ends_every_subscription_stripe_could_charge(client, db_session, 
     reader.pay(key="two")  # a second tab, a second subscription
     deliver_all(client, tap.new())
     sign_in_as(client, reader.member)
-    page = client.get("/account/cancel").get_data(as_text=True)
+    page = post_form(client, "/account/cancel/reason", {"reason": "coverage"}, token_from="/account/cancel").get_data(as_text=True)
     assert page.count("no renewal on") == 2
-    answer = post_form(client, "/account/cancel", {}, token_from="/account/cancel")
+    answer = post_form(client, "/account/cancel", {"reason": "coverage"}, token_from="/account/cancel")
     assert answer.status_code == 303
     subs = _stripe_subscriptions(reader)
     assert len(subs) == 2
@@ -140,9 +140,9 @@ def test_cancel_stops_the_retries_of_a_failed_renewal(client, db_session, reader
     (https://docs.stripe.com/billing/revenue-recovery/smart-retries): cancel ends it now."""
     _past_due(client, reader, tap, sandbox)
     sign_in_as(client, reader.member)
-    page = client.get("/account/cancel").get_data(as_text=True)
+    page = post_form(client, "/account/cancel/reason", {"reason": "coverage"}, token_from="/account/cancel").get_data(as_text=True)
     assert "the payment that failed is not tried again" in page
-    answer = post_form(client, "/account/cancel", {}, token_from="/account/cancel")
+    answer = post_form(client, "/account/cancel", {"reason": "coverage"}, token_from="/account/cancel")
     assert answer.status_code == 303
     [sub] = reader.gateway.list_subscriptions(customer=reader.member.stripe_customer_id, status="all")
     assert sub["status"] == "canceled"

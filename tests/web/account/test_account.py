@@ -95,7 +95,7 @@ def test_cancel_asks_first_then_cancels_at_period_end_and_can_be_undone(client, 
     assert "Cancel your membership?" in confirm and end in confirm
     assert gateway.retrieve_subscription(sub.stripe_subscription_id)["cancel_at_period_end"] is False
 
-    cancelled = post_form(client, "/account/cancel", {}, token_from="/account/cancel")
+    cancelled = post_form(client, "/account/cancel", {"reason": "coverage"}, token_from="/account/cancel")
     assert cancelled.status_code == 303
     text = page(client)
     assert f"Member until {end} (cancelled)" in text and "Undo cancellation" in text
@@ -112,7 +112,7 @@ def test_nothing_to_cancel_is_a_clear_conflict(client, db_session):
     someone = make_member()
     db_session.commit()
     sign_in_as(client, someone)
-    answer = post_form(client, "/account/cancel", {}, token_from="/account")
+    answer = post_form(client, "/account/cancel", {"reason": "coverage"}, token_from="/account")
     assert answer.status_code == 409 and "no membership to cancel" in answer.get_data(as_text=True)
     undo = post_form(client, "/account/cancel/undo", {}, token_from="/account")
     assert undo.status_code == 409

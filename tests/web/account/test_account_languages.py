@@ -110,8 +110,10 @@ def test_the_cancel_page_in_french_says_what_stops_and_when(client, member_with_
 
     assert "Résilier votre adhésion\u00a0?" in text
     assert f"Votre adhésion reste active jusqu’au {french(renews)}" in text
-    assert f"5\u00a0$US par mois\u00a0: pas de renouvellement le {french(renews)}." in text
-    assert "Oui, résilier mon adhésion" in text
+    confirm = visible_text(post_form(client, "/account/cancel/reason?lang=fr", {"reason": "coverage"},
+                                     token_from="/account/cancel?lang=fr"))
+    assert f"5\u00a0$US par mois\u00a0: pas de renouvellement le {french(renews)}." in confirm
+    assert "Oui, résilier mon adhésion" in confirm
 
 
 def test_a_french_members_statement_email_and_pdf_are_in_french(app, db_session, monkeypatch):
