@@ -58,6 +58,13 @@ def shoot(out: Path) -> list[Path]:
                 page.goto(f"{live.url}/?lang={lang}")
                 page.locator("#name").fill(name)
                 saved.append(_save(page, out / f"join-{lang}.png"))
+            page.goto(f"{live.url}/gift?lang=en&currency=chf")
+            page.get_by_label("Their name").fill("Rosa Reader")
+            page.get_by_label("Their email address").fill("rosa@example.org")
+            page.get_by_label("Your message (optional)").fill("Happy birthday! For your morning commute.")
+            page.get_by_label("Your name").fill("Ada Lovelace")
+            page.get_by_label("Your email address").fill("ada@example.org")
+            saved.append(_save(page, out / "gift-chf.png"))
             return saved
         finally:
             context.close()

@@ -13,7 +13,7 @@ import re
 from decimal import Decimal
 
 from babel import Locale
-from babel.numbers import format_currency, get_currency_symbol, get_decimal_symbol, get_group_symbol, parse_decimal
+from babel.numbers import format_currency, get_currency_name, get_currency_symbol, get_decimal_symbol, get_group_symbol, parse_decimal
 from flask import Flask
 from flask_babel import get_locale
 
@@ -83,6 +83,11 @@ def currency_symbol(currency: str, locale: str | None = None) -> str:
     return _isolated(get_currency_symbol(currency.upper(), locale=loc), currency, loc)
 
 
+def currency_name(currency: str, locale: str | None = None) -> str:
+    """"US dollars", "francs suisses": the currency as the locale names amounts of it."""
+    return get_currency_name(currency.upper(), count=2, locale=locale or current_locale())
+
+
 def currency_after(locale: str | None = None) -> bool:
     """Whether the locale writes the currency sign after the amount ("5 $US" in French), not before ("$5")."""
     pattern = Locale.parse(locale or current_locale()).currency_formats["standard"].pattern.split(";")[0]
@@ -128,4 +133,4 @@ def parse_amount(raw: str, currency: str, locale: str | None = None) -> int | No
 def register_formatting(app: Flask) -> None:
     """Make the formatters available to every template (pages and emails)."""
     app.jinja_env.globals.update(format_money=format_money, format_totals=format_totals, currency_symbol=currency_symbol,
-                                 currency_after=currency_after)
+                                 currency_name=currency_name, currency_after=currency_after)

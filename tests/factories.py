@@ -2,13 +2,27 @@
 from __future__ import annotations
 
 import itertools
-from datetime import datetime, timedelta
+import secrets
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from service.db import utcnow
 from service.domain.staff.users import hasher
 from service.extensions import db
-from service.models import Contribution, ContributionKind, Interval, Member, MemberStatus, Plan, Role, StaffUser, Subscription, SubscriptionStatus
+from service.models import (
+    Contribution,
+    ContributionKind,
+    Gift,
+    GiftStatus,
+    Interval,
+    Member,
+    MemberStatus,
+    Plan,
+    Role,
+    StaffUser,
+    Subscription,
+    SubscriptionStatus,
+)
 
 _seq = itertools.count(1)
 STAFF_PASSWORD = "correct horse battery staple"
@@ -84,3 +98,15 @@ def make_contribution(member: Member, amount: int = 2500, currency: str = "usd",
     contribution.receipt_number = contribution.receipt_number or f"{contribution.paid_at.year}-{contribution.id:06d}"
     db.session.flush()
     return contribution
+
+
+def make_gift(purchaser: Member, *, recipient_email: str = "friend@example.org", months: int = 3, amount: int = 1500,
+              currency: str = "usd", status: GiftStatus = GiftStatus.SCHEDULED, deliver_on: date | None = None,
+              **fields: Any) -> Gift:
+    """A paid gift membership (scheduled unless told otherwise)."""
+    gift = Gift(purchaser_id=purchaser.id, purchaser_name=purchaser.name or "A reader", recipient_name="A Friend",
+                recipient_email=recipient_email, months=months, amount=amount, currency=currency, status=status,
+                deliver_on=deliver_on or utcnow().date(), token_nonce=secrets.token_hex(8), **fields)
+    db.session.add(gift)
+    db.session.flush()
+    return gift

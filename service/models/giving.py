@@ -1,11 +1,12 @@
-"""Contributions (every payment a reader makes) and the annual statements built from them."""
+"""Contributions (every payment a reader makes), the annual statements built from them, and gift
+memberships bought for someone else."""
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import Boolean, CheckConstraint, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from service.db import Base, str_enum, utcnow
@@ -104,3 +105,65 @@ class Statement(Base):
     built_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]
     staff_user_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id", ondelete="SET NULL"))
+
+
+class GiftStatus(enum.StrEnum):
+    AWAITING_PAYMENT = "awaiting_payment"  # the purchaser is at Checkout
+    SCHEDULED = "scheduled"  # paid; the recipient hears on `deliver_on`
+    DELIVERED = "delivered"  # the recipient was emailed the redemption link
+    REDEEMED = "redeemed"
+    EXPIRED = "expired"  # not redeemed within a year of delivery
+    REVOKED = "revoked"  # staff refunded it
+
+
+class GiftRedemption(enum.StrEnum):
+    TERM = "term"  # months of membership with no subscription
+    CREDIT = "credit"  # the recipient already pays: their Stripe customer balance was credited
+
+
+class Gift(Base):
+    """A gift membership: `months` of membership bought by `purchaser` for a recipient, who is
+    emailed a single-use redemption link on `deliver_on`. The payment is the purchaser's
+    contribution (kind gift_purchase); the recipient becomes a member only by redeeming."""
+
+    __tablename__ = "gifts"
+    __table_args__ = (
+        CheckConstraint("months > 0", name="months_positive"),
+        CheckConstraint("amount > 0", name="amount_positive"),
+        # The worker's delivery run: scheduled gifts due by today.
+        Index("ix_gifts_status_deliver_on", "status", "deliver_on"),
+        Index("ix_gifts_purchaser", "purchaser_id"),
+        Index("ix_gifts_recipient_email", "recipient_email"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    status: Mapped[GiftStatus] = mapped_column(str_enum(GiftStatus, "gift_status"), default=GiftStatus.AWAITING_PAYMENT)
+    purchaser_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
+    purchaser_name: Mapped[str] = mapped_column(String(200))
+    recipient_name: Mapped[str] = mapped_column(String(200))
+    recipient_email: Mapped[str] = mapped_column(String(320))
+    message: Mapped[str] = mapped_column(Text, default="")
+    months: Mapped[int] = mapped_column(Integer)
+    # What the purchaser paid for it, in minor units of `currency`.
+    amount: Mapped[int] = mapped_column(Integer)
+    currency: Mapped[str] = mapped_column(String(3))
+    deliver_on: Mapped[date] = mapped_column(Date)
+    # The purchaser's page language: the recipient's email is written in it.
+    language: Mapped[str | None] = mapped_column(String(8))
+    stripe_checkout_session_id: Mapped[str | None] = mapped_column(String(255), unique=True)
+    contribution_id: Mapped[int | None] = mapped_column(ForeignKey("contributions.id", ondelete="SET NULL"))
+    # Part of every redemption link; a new one (staff resend after a revoke) spends the old links.
+    token_nonce: Mapped[str] = mapped_column(String(32))
+    delivered_at: Mapped[datetime | None]
+    # A year after delivery the link stops working and the gift is expired.
+    expires_at: Mapped[datetime | None]
+    redeemed_at: Mapped[datetime | None]
+    recipient_id: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"))
+    redeemed_as: Mapped[GiftRedemption | None] = mapped_column(str_enum(GiftRedemption, "gift_redemption"))
+    # For a credit: what went onto the recipient's Stripe customer balance, and its transaction.
+    credited_amount: Mapped[int | None] = mapped_column(Integer)
+    credited_currency: Mapped[str | None] = mapped_column(String(3))
+    stripe_credit_id: Mapped[str | None] = mapped_column(String(255))
+    revoked_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

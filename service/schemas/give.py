@@ -9,15 +9,16 @@ from marshmallow import ValidationError, fields, post_load, validate, validates_
 from service.domain.giving.give import Dedication
 from service.i18n import N_
 from service.models import DedicationType, normalize_email
-from service.schemas.join import EMAIL_MESSAGES, MAX_AMOUNT, _Form, dollars_to_cents, money
+from service.money import currency_name
+from service.schemas.join import CURRENCY, EMAIL_MESSAGES, MAX_AMOUNT, _Form, dollars_to_cents, money
 
 OTHER = "other"
 CHECKED = ("on", "1", "true", "yes")
 
 
 class GiveForm(_Form):
-    """The give form. Give it the suggested amounts and the minimum (cents); `load` returns the
-    amount in cents, whether fees are covered, anonymity and the dedication (or None)."""
+    """The give form. Give it the suggested amounts and the minimum (minor units of `currency`);
+    `load` returns the amount, whether fees are covered, anonymity and the dedication (or None)."""
 
     email = fields.Email(required=True, validate=validate.Length(max=320), error_messages=EMAIL_MESSAGES)
     name = fields.String(required=True, validate=validate.Length(min=1, max=200, error=N_("Enter your name (up to 200 characters).")),
@@ -31,27 +32,31 @@ class GiveForm(_Form):
     dedication_name = fields.String(load_default="", validate=validate.Length(max=200, error=N_("Keep the name under 200 characters.")))
     dedication_notify_email = fields.String(load_default="")
 
-    def __init__(self, suggested: list[int], minimum: int, **kwargs: Any):
+    def __init__(self, suggested: list[int], minimum: int, currency: str = CURRENCY, **kwargs: Any):
         super().__init__(**kwargs)
-        self.suggested, self.minimum = suggested, minimum
+        self.suggested, self.minimum, self.currency = suggested, minimum, currency
 
     def _amount(self, data: dict[str, Any]) -> int | None:
         choice = data.get("amount_choice", "")
         if choice != OTHER and choice.isdigit() and int(choice) in self.suggested:
             return int(choice)
-        return dollars_to_cents(data.get("other_amount", "")) if choice in (OTHER, "") else None
+        return dollars_to_cents(data.get("other_amount", ""), currency=self.currency) if choice in (OTHER, "") else None
 
     @validates_schema(skip_on_field_errors=False)
     def _check(self, data: dict[str, Any], **_kw: Any) -> None:
         errors: dict[str, list[str]] = {}
         cents = self._amount(data)
         if cents is None:
-            errors["other_amount"] = [gettext("Choose an amount, or enter one in dollars, like 30 or 12.50.")]
+            errors["other_amount"] = [gettext("Choose an amount, or enter one in dollars, like 30 or 12.50.")
+                                      if self.currency == CURRENCY else
+                                      gettext("Choose an amount, or enter one in %(currency)s, like 30 or 12.50.",
+                                              currency=currency_name(self.currency))]
         elif cents < self.minimum:
-            errors["other_amount"] = [gettext("The smallest gift we can take online is %(amount)s.", amount=money(self.minimum))]
+            errors["other_amount"] = [gettext("The smallest gift we can take online is %(amount)s.",
+                                              amount=money(self.minimum, self.currency))]
         elif cents > MAX_AMOUNT:
             errors["other_amount"] = [gettext("For gifts over %(amount)s, please write to us: we'd like to thank you in person.",
-                                              amount=money(MAX_AMOUNT))]
+                                              amount=money(MAX_AMOUNT, self.currency))]
         if data.get("dedicate") in CHECKED:
             if data.get("dedication_type") not in {t.value for t in DedicationType}:
                 errors["dedication_type"] = [gettext("Choose in honour of or in memory of.")]

@@ -11,7 +11,7 @@ from marshmallow.types import ErrorMessages
 
 from service.i18n import N_
 from service.models import Plan, normalize_email
-from service.money import format_money, parse_amount
+from service.money import currency_name, format_money, parse_amount
 from service.schemas import ReaderForm
 
 CURRENCY = "usd"
@@ -21,10 +21,17 @@ EMAIL_MESSAGES: ErrorMessages = {"required": N_("Enter your email address."),
                                  "invalid": N_("Enter an email address like name@example.org.")}
 
 
-def dollars_to_cents(raw: str, locale: str | None = None) -> int | None:
-    """Cents from what a reader typed ("7", "7.50", "$7", "1,000"; "7,50" on a French page), or None
-    when it is not a plain amount of dollars and cents: never three decimals or a sign."""
-    return parse_amount(raw, CURRENCY, locale)
+def dollars_to_cents(raw: str, locale: str | None = None, currency: str = CURRENCY) -> int | None:
+    """Minor units from what a reader typed ("7", "7.50", "$7", "1,000"; "7,50" on a French page), or
+    None when it is not a plain amount of the currency: never three decimals or a sign."""
+    return parse_amount(raw, currency, locale)
+
+
+def amount_example(currency: str) -> str:
+    """How to type an amount, said in the currency the form is in."""
+    if currency == CURRENCY:
+        return gettext("Enter an amount in dollars, like 7 or 7.50.")
+    return gettext("Enter an amount in %(currency)s, like 7 or 7.50.", currency=currency_name(currency))
 
 
 def money(cents: int, currency: str = CURRENCY) -> str:
@@ -42,7 +49,8 @@ class _Form(ReaderForm):
 
 
 class JoinForm(_Form):
-    """The join form. Give it the active plans; `load` returns the Plan and the amount in cents."""
+    """The join form. Give it the active plans and the currency the page offered them in; `load`
+    returns the Plan, the amount in minor units and the currency."""
 
     email = fields.Email(required=True, validate=validate.Length(max=320), error_messages=EMAIL_MESSAGES)
     name = fields.String(required=True, validate=validate.Length(min=1, max=200, error=N_("Enter your name (up to 200 characters).")),
@@ -50,30 +58,34 @@ class JoinForm(_Form):
     plan = fields.String(required=True, error_messages={"required": N_("Choose a plan.")})
     amount = fields.String(load_default="", validate=validate.Length(max=20, error=N_("Enter an amount in dollars, like 7 or 7.50.")))
 
-    def __init__(self, plans: list[Plan], **kwargs: Any):
+    def __init__(self, plans: list[Plan], currency: str = CURRENCY, **kwargs: Any):
         super().__init__(**kwargs)
         self.plans = {p.code: p for p in plans}
+        self.currency = currency
 
     @validates_schema(skip_on_field_errors=False)  # a wrong plan is reported alongside wrong fields
     def _plan_and_amount(self, data: dict[str, Any], **_kw: Any) -> None:
         plan = self.plans.get(data.get("plan", ""))
-        if plan is None:
+        if plan is None or plan.amount_in(self.currency) is None:
             raise ValidationError(gettext("Choose one of the plans shown."), "plan")
         if plan.pay_what_you_want:
-            cents = dollars_to_cents(data.get("amount", ""))
+            cents = dollars_to_cents(data.get("amount", ""), currency=self.currency)
+            minimum = plan.min_amount_in(self.currency) or 0
             if cents is None:
-                raise ValidationError(gettext("Enter an amount in dollars, like 7 or 7.50."), "amount")
-            if cents < plan.min_amount:
-                raise ValidationError(gettext("The smallest amount is %(amount)s a month.", amount=money(plan.min_amount)), "amount")
+                raise ValidationError(amount_example(self.currency), "amount")
+            if cents < minimum:
+                raise ValidationError(gettext("The smallest amount is %(amount)s a month.",
+                                              amount=money(minimum, self.currency)), "amount")
             if cents > MAX_AMOUNT:
-                raise ValidationError(gettext("The largest amount we take online is %(amount)s a month.", amount=money(MAX_AMOUNT)),
-                                      "amount")
+                raise ValidationError(gettext("The largest amount we take online is %(amount)s a month.",
+                                              amount=money(MAX_AMOUNT, self.currency)), "amount")
 
     @post_load
     def _resolve(self, data: dict[str, Any], **_kw: Any) -> dict[str, Any]:
         plan = self.plans[data["plan"]]
-        amount = dollars_to_cents(data["amount"]) if plan.pay_what_you_want else plan.amount
-        return {"email": normalize_email(data["email"]), "name": data["name"], "plan": plan, "amount": amount}
+        amount = dollars_to_cents(data["amount"], currency=self.currency) if plan.pay_what_you_want else plan.amount_in(self.currency)
+        return {"email": normalize_email(data["email"]), "name": data["name"], "plan": plan, "amount": amount,
+                "currency": self.currency}
 
 
 class SigninForm(_Form):

@@ -55,7 +55,7 @@ class LiveService:
         self.app = create_app({
             "MEMBERSHIP_ENV": "test", "DATABASE_URL": database_url, "SECRET_KEY": "browser-tests-secret",
             "BASE_URL": self.url, "BILLING_BACKEND": "sandbox", "SANDBOX_DB": str(workdir / "sandbox.sqlite3"),
-            "MAIL_URL": self.smtp.url, "RATELIMIT_ENABLED": False,
+            "MAIL_URL": self.smtp.url, "RATELIMIT_ENABLED": False, "CURRENCIES": "usd,eur,chf",
         })
         from service.web.dev import SANDBOX_MOUNT, development_app
 

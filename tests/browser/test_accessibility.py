@@ -74,8 +74,14 @@ def test_every_reader_page_passes_axe(page, live, lang):
     _submit(page)
     _scan(page, "give, with mistakes", found)
 
+    page.goto(live.url + "/gift?currency=chf")
+    _scan(page, "gift", found)
+    page.locator("#deliver_on").fill("2001-01-01")
+    _submit(page)
+    _scan(page, "gift, with mistakes", found)
+
     for path in ("/join/cancelled", "/join/success?session_id=cs_unknown", "/give/success?session_id=cs_unknown",
-                 "/no-such-page"):
+                 "/gift/success?session_id=cs_unknown", "/gift/redeem/not-a-token", "/no-such-page"):
         page.goto(live.url + path)
         _scan(page, path, found)
 
@@ -133,7 +139,7 @@ def test_every_reader_page_passes_axe(page, live, lang):
 
     problems = {where: issues for where, issues in found.items() if issues}
     assert problems == {}, f"{lang}: {json.dumps(problems, ensure_ascii=False, indent=1)}"
-    assert len(found) == 22, "every page above was checked"
+    assert len(found) == 26, "every page above was checked"
 
 
 def test_axe_finds_what_it_should(page, live):

@@ -1,4 +1,5 @@
-"""Gift arithmetic, in minor units: covering the fees, and the months a one-time gift buys."""
+"""Gift arithmetic, in minor units of a currency: covering the fees, the months a one-time gift
+buys, the price of a gift membership, and the smallest gift taken."""
 from __future__ import annotations
 
 from decimal import ROUND_CEILING, Decimal
@@ -32,19 +33,50 @@ def fee_cover(amount: int) -> int:
     return gross_up(amount, config["FEE_PERCENT"], config["FEE_FIXED"]) - amount
 
 
-def month_price() -> int:
-    """ONE_TIME_MONTH_PRICE, or the monthly plan's amount when it is not set."""
-    configured = current_app.config.get("ONE_TIME_MONTH_PRICE")
-    if configured:
-        return int(configured)
+def _monthly_plan() -> Plan | None:
     plan = db.session.scalar(select(Plan).where(Plan.code == MONTHLY_PLAN))
     if plan is None:
         plan = db.session.scalar(select(Plan).where(Plan.interval == Interval.MONTH, Plan.active,
                                                     ~Plan.pay_what_you_want).order_by(Plan.amount))
-    return plan.amount if plan is not None else FALLBACK_MONTH_PRICE
+    return plan
 
 
-def term_months(gift_amount: int) -> int:
+def month_price(currency: str | None = None) -> int:
+    """What a month of membership costs in `currency`: ONE_TIME_MONTH_PRICE in the monthly plan's
+    own currency when set, otherwise the monthly plan's amount in `currency`."""
+    plan = _monthly_plan()
+    configured = current_app.config.get("ONE_TIME_MONTH_PRICE")
+    if plan is None:
+        return int(configured or FALLBACK_MONTH_PRICE)
+    if currency is None or currency == plan.currency:
+        return int(configured or plan.amount)
+    return plan.amount_in(currency) or int(configured or plan.amount)
+
+
+def term_months(gift_amount: int, currency: str | None = None) -> int:
     """Months of membership a one-time gift buys: floor(gift / month price), up to
     ONE_TIME_MAX_MONTHS; counted on the amount chosen, before any fee cover. 0 below one month."""
-    return min(gift_amount // month_price(), current_app.config["ONE_TIME_MAX_MONTHS"])
+    return min(gift_amount // month_price(currency), current_app.config["ONE_TIME_MAX_MONTHS"])
+
+
+def give_minimum(currency: str) -> int:
+    """The smallest one-time gift in `currency`: GIVE_MIN_AMOUNTS names it per currency, GIVE_MIN_AMOUNT otherwise."""
+    config = current_app.config
+    return int(config.get("GIVE_MIN_AMOUNTS", {}).get(currency, config["GIVE_MIN_AMOUNT"]))
+
+
+GIFT_MONTHS = (3, 6, 12)
+
+
+def gift_prices(currency: str) -> dict[int, int]:
+    """What a gift membership of 3, 6 or 12 months costs in `currency`, from the plans: months at
+    the monthly plan's price, and a year at the yearly plan's when there is one (its saving passes
+    on). Empty when the monthly plan has no price in `currency`."""
+    monthly = _monthly_plan()
+    month = monthly.amount_in(currency) if monthly is not None else None
+    if month is None:
+        return {}
+    yearly = db.session.scalar(select(Plan).where(Plan.interval == Interval.YEAR, Plan.active,
+                                                  ~Plan.pay_what_you_want).order_by(Plan.sort_order, Plan.id))
+    year = yearly.amount_in(currency) if yearly is not None else None
+    return {months: year if months == 12 and year else months * month for months in GIFT_MONTHS}

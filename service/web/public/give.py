@@ -9,7 +9,7 @@ from flask_babel import gettext
 from marshmallow import ValidationError
 
 from service.db import utcnow
-from service.domain.giving.amounts import fee_cover, month_price
+from service.domain.giving.amounts import fee_cover, give_minimum, month_price
 from service.domain.giving.attribution import clean
 from service.domain.giving.give import GiveRequest, confirm_gift, start_give
 from service.domain.members.access import has_access
@@ -18,20 +18,22 @@ from service.gateways import payments
 from service.i18n import current_language
 from service.schemas.give import OTHER, GiveForm
 from service.schemas.join import dollars_to_cents
+from service.web.public.currency import chosen_currency
 from service.web.public.join import JOIN_LIMIT_PER_EMAIL, JOIN_LIMIT_PER_IP, SESSION_ID
 from service.web.public.readers import email_key, signed_in_member
 
 bp = Blueprint("give", __name__)
 # The browser session key that remembers which member this reader's gift was for.
 GIVING_MEMBER = "giving_member_id"
-CURRENCY = "usd"
 
 
 def _prefill(args: Mapping[str, str], suggested: list[int]) -> dict[str, Any]:
-    """What a link like /give?amount=25&campaign=spring selects; a bad amount is ignored."""
-    form: dict[str, Any] = {"amount_choice": str(suggested[1] if len(suggested) > 1 else suggested[0]) if suggested else OTHER}
-    cents = dollars_to_cents(args.get("amount", "")) if args.get("amount") else None
-    if cents is not None and cents >= current_app.config["GIVE_MIN_AMOUNT"]:
+    """What a link like /give?amount=25&campaign=spring&currency=eur selects; a bad amount is ignored."""
+    currency = chosen_currency(args)
+    form: dict[str, Any] = {"currency": currency,
+                            "amount_choice": str(suggested[1] if len(suggested) > 1 else suggested[0]) if suggested else OTHER}
+    cents = dollars_to_cents(args.get("amount", ""), currency=currency) if args.get("amount") else None
+    if cents is not None and cents >= give_minimum(currency):
         form.update(amount_choice=str(cents) if cents in suggested else OTHER,
                     other_amount="" if cents in suggested else args["amount"].strip())
     member = signed_in_member()
@@ -41,11 +43,11 @@ def _prefill(args: Mapping[str, str], suggested: list[int]) -> dict[str, Any]:
 
 
 def render_give_form(form: Mapping[str, Any], errors: Mapping[str, Any] | None = None, status: int = 200) -> tuple[str, int]:
-    config = current_app.config
+    config, currency = current_app.config, chosen_currency(form)
     page = render_template("give/form.html", form=dict(form), errors=dict(errors or {}),
-                           suggested=config["GIVE_SUGGESTED_AMOUNTS"], minimum=config["GIVE_MIN_AMOUNT"],
-                           currency=CURRENCY, fee_percent=config["FEE_PERCENT"], fee_fixed=config["FEE_FIXED"],
-                           month_price=month_price(), max_months=config["ONE_TIME_MAX_MONTHS"],
+                           suggested=config["GIVE_SUGGESTED_AMOUNTS"], minimum=give_minimum(currency),
+                           currency=currency, fee_percent=config["FEE_PERCENT"], fee_fixed=config["FEE_FIXED"],
+                           month_price=month_price(currency), max_months=config["ONE_TIME_MAX_MONTHS"],
                            attribution=clean(form), member=signed_in_member())
     return page, status
 
@@ -61,12 +63,12 @@ def form():
 @limiter.limit(JOIN_LIMIT_PER_EMAIL, key_func=email_key)
 def give():
     """303 to Stripe Checkout for the gift, or the form again with what to fix beside each field."""
-    config = current_app.config
+    config, currency = current_app.config, chosen_currency(request.form)
     try:
-        data = GiveForm(config["GIVE_SUGGESTED_AMOUNTS"], config["GIVE_MIN_AMOUNT"]).load(request.form.to_dict())
+        data = GiveForm(config["GIVE_SUGGESTED_AMOUNTS"], give_minimum(currency), currency).load(request.form.to_dict())
     except ValidationError as exc:
         return render_give_form(request.form.to_dict(), exc.normalized_messages(), 422)
-    req = GiveRequest(**data, currency=CURRENCY, attribution=clean(request.form), language=current_language())
+    req = GiveRequest(**data, currency=currency, attribution=clean(request.form), language=current_language())
     url = start_give(req, payments(), utcnow(), base_url=config["BASE_URL"])
     session[GIVING_MEMBER] = data["email"]
     return redirect(url, 303)
@@ -74,11 +76,12 @@ def give():
 
 @bp.get("/give/fee")
 def fee():
-    """The fee cover for an amount, for readers whose browser runs no script: ?amount=25."""
-    cents = dollars_to_cents(request.args.get("amount", ""))
-    if cents is None or cents < current_app.config["GIVE_MIN_AMOUNT"]:
+    """The fee cover for an amount, for readers whose browser runs no script: ?amount=25[&currency=eur]."""
+    currency = chosen_currency(request.args)
+    cents = dollars_to_cents(request.args.get("amount", ""), currency=currency)
+    if cents is None or cents < give_minimum(currency):
         return {"error": {"code": "bad_amount", "message": gettext("Give an amount in dollars, like 25 or 12.50.")}}, 400
-    return {"amount": cents, "fee_covered": fee_cover(cents), "total": cents + fee_cover(cents), "currency": CURRENCY}
+    return {"amount": cents, "fee_covered": fee_cover(cents), "total": cents + fee_cover(cents), "currency": currency}
 
 
 @bp.get("/give/success")

@@ -17,6 +17,7 @@ from service.extensions import limiter
 from service.gateways import payments
 from service.i18n import current_language
 from service.schemas.join import JoinForm
+from service.web.public.currency import chosen_currency
 from service.web.public.home import render_join_form
 from service.web.public.readers import email_key, signed_in_member
 
@@ -42,7 +43,7 @@ def join():
             return redirect(url_for("account.index"), 303)
         return redirect(portal_url(member, payments(), f"{base_url}/account", now, language=current_language()), 303)
     try:
-        form = JoinForm(active_plans()).load(request.form.to_dict())
+        form = JoinForm(active_plans(), chosen_currency(request.form)).load(request.form.to_dict())
     except ValidationError as exc:
         return render_join_form(request.form, exc.normalized_messages(), 422)
     outcome = start_join(JoinRequest(**form, attribution=clean(request.form), language=current_language()), payments(), now,
