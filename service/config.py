@@ -26,6 +26,7 @@ TEST_KEY = re.compile(r"^(sk|rk)_test_")
 TRANSLATIONS_DIR = Path(__file__).resolve().parent / "translations"
 SOURCE_LANGUAGE = "en"
 LANGUAGE_CODE = re.compile(r"^[a-z]{2,3}$")
+CURRENCY_CODE = re.compile(r"^[a-z]{3}$")
 
 
 class ConfigError(Exception):
@@ -137,6 +138,11 @@ def _billing(env: _Env, production: bool, base_url: str) -> dict[str, Any]:
         "STRIPE_WEBHOOK_SECRETS": webhook_secrets or ([SANDBOX_WEBHOOK_SECRET] if sandbox else []),
         "STRIPE_API_BASE": env.str("STRIPE_API_BASE", f"{base_url}/_sandbox" if sandbox else ""),
         "SANDBOX_DB": env.str("SANDBOX_DB", str(INSTANCE_DIR / "sandbox.sqlite3")),
+        # Reads this process makes to Stripe a second, shared by its threads (0: no limit). Stripe
+        # allows an account 100 a second in live mode, 25 in a sandbox
+        # (https://docs.stripe.com/rate-limits): 25 leaves room for four processes (web and
+        # workers) in live mode; a 429 is retried after its Retry-After either way.
+        "STRIPE_READS_PER_SECOND": env.int("STRIPE_READS_PER_SECOND", 25, minimum=0),
         # Apply webhooks in the request (default), or only store them for `membership worker`.
         "WEBHOOK_APPLY_INLINE": env.bool("WEBHOOK_APPLY_INLINE", True),
         # An event that fails this many times (about 20 hours with the backoff) is dead: no more
@@ -167,6 +173,8 @@ def _giving(env: _Env) -> dict[str, Any]:
         "ONE_TIME_MONTH_PRICE": _int("ONE_TIME_MONTH_PRICE", month_price, 1) if month_price.strip() else None,
         "ONE_TIME_MAX_MONTHS": env.int("ONE_TIME_MAX_MONTHS", 12, minimum=1),
         "GIVE_MIN_AMOUNT": env.int("GIVE_MIN_AMOUNT", 100, minimum=50),
+        # The smallest gift in particular currencies (`chf:500,jpy:500`); others take GIVE_MIN_AMOUNT.
+        "GIVE_MIN_AMOUNTS": _amounts_per_currency("GIVE_MIN_AMOUNTS", env.str("GIVE_MIN_AMOUNTS")),
         "GIVE_SUGGESTED_AMOUNTS": amounts,
         "FEE_PERCENT": percent,
         "FEE_FIXED": env.int("FEE_FIXED", 30),
@@ -180,10 +188,69 @@ def _giving(env: _Env) -> dict[str, Any]:
     }
 
 
+def _amounts_per_currency(name: str, raw: str) -> dict[str, int]:
+    """`chf:500,eur:200` as {currency: minor units}; a bad entry's error quotes it."""
+    amounts: dict[str, int] = {}
+    for entry in (part.strip() for part in raw.split(",")):
+        if not entry:
+            continue
+        code, _, value = (piece.strip() for piece in entry.partition(":"))
+        if not re.fullmatch(r"[a-zA-Z]{3}", code) or not value.isdigit() or int(value) < 1:
+            raise ConfigError(f"{name} must be CODE:AMOUNT pairs in minor units separated by commas, "
+                              f"like chf:500,eur:200, got {entry!r}")
+        amounts[code.lower()] = int(value)
+    return amounts
+
+
 def _month(value: int) -> int:
     if value > 12:
         raise ConfigError(f"FISCAL_YEAR_START_MONTH must be a month from 1 to 12, got {value}")
     return value
+
+
+def _currencies(env: _Env) -> dict[str, Any]:
+    """The currencies readers pay in and the one revenue is reported in (DESIGN.md "Currencies").
+
+    `FX_RATES` is the value of one unit of each currency in the reporting currency, used where
+    Stripe applied no rate (recurring-revenue projections): `eur:1.08,chf:1.13` with USD reporting.
+    """
+    raw = env.str("CURRENCIES", "usd")
+    currencies = list(dict.fromkeys(code.strip().lower() for code in raw.split(",") if code.strip()))
+    for code in currencies:
+        if not CURRENCY_CODE.match(code):
+            raise ConfigError(f"CURRENCIES must be ISO 4217 codes separated by commas, like usd,eur,chf, got {code!r}")
+    if not currencies:
+        raise ConfigError(f"CURRENCIES must name at least one currency, like usd, got {raw!r}")
+    # Empty means the default, as .env.example leaves it.
+    reporting = env.str("REPORTING_CURRENCY").strip().lower() or currencies[0]
+    rates = _fx_rates(env.str("FX_RATES"))
+    if not CURRENCY_CODE.match(reporting):
+        raise ConfigError(f"REPORTING_CURRENCY must be an ISO 4217 code like usd, got {reporting!r}")
+    if reporting not in currencies and reporting not in rates:
+        raise ConfigError(f"REPORTING_CURRENCY={reporting} is neither in CURRENCIES ({','.join(currencies)}) nor in "
+                          f"FX_RATES: add it to CURRENCIES, or choose one of {','.join(currencies)}")
+    if rates.get(reporting, Decimal(1)) != 1:
+        raise ConfigError(f"FX_RATES gives the reporting currency {reporting} the rate {rates[reporting]}: rates are "
+                          f"the value of one unit in {reporting}, so its own is 1 (or leave it out)")
+    return {"CURRENCIES": currencies, "REPORTING_CURRENCY": reporting, "FX_RATES": rates}
+
+
+def _fx_rates(raw: str) -> dict[str, Decimal]:
+    """`eur:1.08,chf:1.13` as exact decimals; a bad entry's error quotes it and shows the form."""
+    rates: dict[str, Decimal] = {}
+    for entry in (part.strip() for part in raw.split(",")):
+        if not entry:
+            continue
+        code, _, value = (piece.strip() for piece in entry.partition(":"))
+        try:
+            rate = Decimal(value)
+        except InvalidOperation:
+            rate = Decimal("NaN")
+        if not CURRENCY_CODE.match(code.lower()) or not rate.is_finite() or rate <= 0:
+            raise ConfigError("FX_RATES must be CODE:RATE pairs separated by commas (the value of one unit of that "
+                              f"currency in REPORTING_CURRENCY, above 0), like eur:1.08,chf:1.13, got {entry!r}")
+        rates[code.lower()] = rate
+    return rates
 
 
 def _languages(env: _Env) -> dict[str, Any]:
@@ -236,6 +303,17 @@ def _outbox(env: _Env) -> dict[str, Any]:
         # Delivered outbox messages (which may hold addresses) are deleted after this many days.
         "OUTBOX_RETENTION_DAYS": env.int("OUTBOX_RETENTION_DAYS", 7, minimum=1),
         "OUTBOX_DELIVER_INLINE": env.bool("OUTBOX_DELIVER_INLINE", True),
+    }
+
+
+def _integrations(env: _Env) -> dict[str, Any]:
+    """Outgoing webhooks to the newsroom's other systems (DESIGN.md "Outgoing webhooks")."""
+    return {
+        # Endpoints on loopback, private or link-local addresses are refused (checked at registration
+        # and again at each delivery) unless this is true: development, tests, an internal network.
+        "WEBHOOK_ALLOW_PRIVATE_URLS": env.bool("WEBHOOK_ALLOW_PRIVATE_URLS", False),
+        # Where staff alerts go (an endpoint disabled after failing for days); empty: every active admin.
+        "ALERT_EMAIL": env.str("ALERT_EMAIL").strip() or None,
     }
 
 
@@ -344,6 +422,20 @@ def _production_checks(env: _Env, config: Mapping[str, Any]) -> None:
                           f"got {config['TRUSTED_PROXIES']}")
 
 
+# The offers a reader who is cancelling may take instead (DESIGN.md "Insight and retention").
+RETENTION_OFFER_NAMES = ("pause", "lower_amount", "yearly")
+
+
+def _retention(env: _Env) -> dict[str, Any]:
+    """The cancel flow's offers: `pause,lower_amount,yearly` (all three) by default; empty offers none."""
+    raw = env.str("RETENTION_OFFERS", ",".join(RETENTION_OFFER_NAMES))
+    offers = [name.strip().lower() for name in raw.split(",") if name.strip()]
+    unknown = [name for name in offers if name not in RETENTION_OFFER_NAMES]
+    if unknown:
+        raise ConfigError(f"RETENTION_OFFERS: unknown offer {unknown[0]!r}; choose from {', '.join(RETENTION_OFFER_NAMES)}")
+    return {"RETENTION_OFFERS": list(dict.fromkeys(offers))}
+
+
 def load_config(overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None) -> dict[str, Any]:
     """Build the settings: environment first, then explicit overrides (tests)."""
     # String overrides are read exactly like environment variables; others are final values.
@@ -357,7 +449,10 @@ def load_config(overrides: Mapping[str, Any] | None = None, environ: Mapping[str
     config.update(_billing(env, production, base_url))
     config.update(_mail_and_newsletters(env))
     config.update(_giving(env))
+    config.update(_currencies(env))
     config.update(_outbox(env))
+    config.update(_integrations(env))
+    config.update(_retention(env))
     config.update(_security(env, production, base_url))
     config.update(_sign_in(env))
     config.update(_languages(env))

@@ -51,6 +51,12 @@ class ValidationFailed(DomainError):
     code = "validation_failed"
 
 
+class ChangeDeclined(ValidationFailed):
+    """A change that had to be paid at once and the card refused: nothing was changed."""
+
+    code = "card_declined"
+
+
 class NotFound(DomainError):
     status = 404
     code = "not_found"

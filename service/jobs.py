@@ -34,6 +34,7 @@ from service.db import utcnow
 from service.domain import outbox
 from service.domain.billing import inbox
 from service.domain.billing import reconcile as reconciling
+from service.domain.giving import gifts
 from service.domain.members.expiry import expire_ended_access, remind_terms_ending
 from service.extensions import db
 from service.gateways import payments
@@ -318,6 +319,13 @@ def remind_terms(now: datetime) -> int:
     return reminded
 
 
+def deliver_gifts(now: datetime) -> int:
+    """Gift memberships whose delivery day has come are emailed; unredeemed ones expire after a year."""
+    changed = gifts.deliver_due(now)
+    db.session.commit()
+    return changed
+
+
 def purge_outbox(now: datetime) -> int:
     purged = outbox.purge_delivered(now)
     db.session.commit()
@@ -329,6 +337,7 @@ JOBS: dict[str, Job] = {
     "outbox": deliver_due_outbox,
     "newsletter_access": expire_access,
     "term_reminders": remind_terms,
+    "gifts": deliver_gifts,
     "outbox_retention": purge_outbox,
 }
 

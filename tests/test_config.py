@@ -167,3 +167,10 @@ def test_a_folder_that_cannot_be_created_is_a_configuration_error(tmp_path):
     with pytest.raises(ConfigError, match="SANDBOX_DB"):
         load_config(environ={"SECRET_KEY": "k", "DATABASE_URL": f"sqlite:///{tmp_path / 'm.sqlite3'}",
                              "SANDBOX_DB": str(tmp_path / "file" / "sandbox.sqlite3")})
+
+
+def test_give_minimums_per_currency_are_read_and_a_bad_entry_says_what_to_fix():
+    assert load_config(environ={"MEMBERSHIP_ENV": "test", "GIVE_MIN_AMOUNTS": "chf:500, EUR:200"})["GIVE_MIN_AMOUNTS"] == {
+        "chf": 500, "eur": 200}
+    with pytest.raises(ConfigError, match=r"GIVE_MIN_AMOUNTS must be CODE:AMOUNT pairs.*'chf:5\.00'"):
+        load_config(environ={"MEMBERSHIP_ENV": "test", "GIVE_MIN_AMOUNTS": "chf:5.00"})

@@ -24,7 +24,7 @@ from service.domain.outbox import enqueue, handles
 from service.gateways import mailer
 from service.gateways.mail import Email, attachment
 from service.i18n import in_language
-from service.models import Contribution, Member, Newsletter, OutboxMessage, Statement
+from service.models import Contribution, Gift, Member, Newsletter, OutboxMessage, Statement
 
 EMAIL_TOPIC = "email"
 
@@ -131,6 +131,24 @@ def queue_dedication_notice(member: Member, contribution: Contribution) -> Outbo
                    else gettext("A gift to %(org)s in honour of %(name)s", org=org, name=name))
         email = Email(to=contribution.dedication_notify_email, kind="dedication", text=text, html=html, subject=subject)
     return _queue(email, f"email:member:{member.id}", f"dedication:{contribution.id}")
+
+
+def queue_gift_confirmation(purchaser: Member, gift: Gift) -> OutboxMessage | None:
+    """The purchaser's confirmation of a gift membership: for whom, how long, and when the
+    recipient will hear (the receipt goes separately). Once per gift."""
+    return _member_email(purchaser, "gift_confirmation", lazy_gettext("Your gift membership is on its way"),
+                         f"gift_confirmation:{gift.id}", gift=gift, org_name=current_app.config["RECEIPT_ORG_NAME"])
+
+
+def queue_gift_delivery(gift: Gift, redeem_url: str, *, dedupe_key: str) -> OutboxMessage | None:
+    """The recipient's email: who gave them a membership, the purchaser's message, and the link
+    that redeems it; written in the language the purchaser used (we know nothing else of the recipient)."""
+    org = current_app.config["RECEIPT_ORG_NAME"]
+    with in_language(gift.language):
+        text, html = _render("gift_delivery", gift=gift, redeem_url=redeem_url, org_name=org)
+        subject = gettext("%(name)s has given you a membership of %(org)s", name=gift.purchaser_name, org=org)
+        email = Email(to=gift.recipient_email, kind="gift_delivery", text=text, html=html, subject=subject)
+    return _queue(email, f"email:gift:{gift.id}", dedupe_key)
 
 
 def queue_term_reminder(member: Member) -> OutboxMessage | None:

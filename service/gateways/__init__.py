@@ -9,6 +9,7 @@ from flask import Flask, current_app
 from service.gateways.mail import MailGateway, mail_from_config
 from service.gateways.newsletter import LocalProvider, NewsletterProvider
 from service.gateways.newsletter_mailchimp import MailchimpProvider
+from service.gateways.outgoing_webhooks import WebhookSender
 from service.gateways.stripe_gateway import StripeGateway
 
 
@@ -16,6 +17,7 @@ def init_gateways(app: Flask) -> None:
     app.extensions["payments"] = StripeGateway.from_config(app.config)
     app.extensions["mail"] = mail_from_config(app.config)
     app.extensions["newsletter"] = provider_from_config(app.config)
+    app.extensions["webhooks"] = WebhookSender.from_config(app.config)
 
 
 def provider_from_config(config: dict[str, Any]) -> NewsletterProvider:
@@ -37,3 +39,8 @@ def mailer() -> MailGateway:
 def newsletter_provider() -> NewsletterProvider:
     """The newsletter provider of the current app (local, or Mailchimp)."""
     return current_app.extensions["newsletter"]
+
+
+def webhook_sender() -> WebhookSender:
+    """The outgoing webhooks' sender of the current app (its address rules follow the settings)."""
+    return current_app.extensions["webhooks"]

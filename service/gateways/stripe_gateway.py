@@ -8,13 +8,28 @@ raises only the service's own `BillingError` family, never a `stripe` exception.
 
 Every POST carries an idempotency key built from our own ids (`idempotency_key`),
 so a retried request can never create a second customer, checkout or cancellation.
+
+Rate limits (https://docs.stripe.com/rate-limits: 100 reads and 100 writes a second per
+account in live mode, 25 in a sandbox). Reads are spread by a token bucket that every
+thread of the process shares (`STRIPE_READS_PER_SECOND`), as Stripe advises ("something
+like a token bucket rate limiting algorithm on the client side"). A 429 is retried after
+the `Retry-After` it names (or a backoff), and the bucket holds every thread of the process
+for that long: the pinned SDK retries a 429 only when Stripe adds `Stripe-Should-Retry: true`,
+and then after its own backoff, never `Retry-After` (stripe/_http_client.py,
+`_should_retry`, `_sleep_time_seconds`). A 429 left after the retries raises
+`BillingUnavailable`, which the webhook inbox records and retries later.
 """
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+import random
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from decimal import Decimal
+from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any, Literal, cast
 
 import stripe
@@ -22,7 +37,16 @@ import stripe
 from service.errors import BillingError, BillingNotFound, BillingUnavailable, PaymentDeclined
 
 if TYPE_CHECKING:
-    from stripe.params import CustomerCreateParams, CustomerUpdateParams, EventListParams, SubscriptionListParams
+    from stripe.params import (
+        CustomerCreateParams,
+        CustomerUpdateParams,
+        EventListParams,
+        PriceCreateParams,
+        PriceUpdateParams,
+        SubscriptionListParams,
+        SubscriptionScheduleUpdateParams,
+        SubscriptionUpdateParams,
+    )
     from stripe.params.billing_portal import SessionCreateParams as PortalSessionCreateParams
     from stripe.params.checkout import SessionCreateParams, SessionCreateParamsLineItem
 
@@ -79,26 +103,139 @@ def _translated() -> Iterator[None]:
         raise BillingError(f"Stripe error: {exc.user_message or type(exc).__name__}") from None
 
 
-class StripeGateway:
-    """The billing gateway. One instance per app; safe to share between threads."""
+# --- rate limits ----------------------------------------------------------------
 
-    def __init__(self, api_key: str, *, api_base: str = "", max_network_retries: int = 3, timeout: float = 20.0):
+
+class TokenBucket:
+    """At most `rate` takes a second on average and `burst` at once, for every thread that shares
+    it; `hold` makes every taker wait until a time (a 429's Retry-After), after which the bucket
+    starts empty. A rate of 0 or less spaces nothing (but still holds). `clock` and `sleep` are
+    injectable for tests."""
+
+    def __init__(self, rate: float, burst: float | None = None, *,
+                 clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep):
+        self.rate = rate
+        self.burst = max(burst if burst is not None else rate, 1.0)
+        self._clock, self._sleep = clock, sleep
+        self._lock = threading.Lock()
+        # Tokens as of `_stamp`; no refill before it (a hold puts it in the future).
+        self._tokens, self._stamp = self.burst, clock()
+
+    def _refill(self, now: float) -> None:
+        if now > self._stamp:
+            self._tokens = min(self.burst, self._tokens + (now - self._stamp) * max(self.rate, 0.0))
+            self._stamp = now
+
+    def take(self) -> float:
+        """Wait for a token and spend it; returns the seconds waited. Each taker reserves its
+        token under the lock (the balance may go below zero) and sleeps outside it, so takers
+        leave in order, spaced 1/rate apart."""
+        with self._lock:
+            now = self._clock()
+            self._refill(now)
+            wait = self._stamp - now
+            if self.rate > 0:
+                self._tokens -= 1
+                wait += max(-self._tokens, 0.0) / self.rate
+        if wait > 0:
+            self._sleep(wait)
+        return max(wait, 0.0)
+
+    def hold(self, seconds: float) -> None:
+        """No take returns before `seconds` from now, and the bucket is empty then (several
+        holds to the same time add nothing; takers already waiting keep their order)."""
+        with self._lock:
+            now = self._clock()
+            self._refill(now)
+            if now + seconds > self._stamp:
+                self._tokens, self._stamp = min(self._tokens, 0.0), now + seconds
+
+
+def retry_after(headers: Mapping[str, str] | None, now: datetime | None = None) -> float | None:
+    """Seconds a response's `Retry-After` asks to wait (delay-seconds or an HTTP date,
+    RFC 9110 section 10.2.3), or None when it names none we can read."""
+    value = (headers or {}).get("retry-after") or (headers or {}).get("Retry-After")
+    if not value:
+        return None
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max((when - (now or datetime.now(UTC))).total_seconds(), 0.0)
+
+
+class RateLimitedClient(stripe.RequestsClient):
+    """The SDK's requests client with Stripe's rate limits respected: every GET takes a token
+    from `reads` first (retries included: each attempt counts against the limit), and a 429 is
+    sent again, up to `retries` times, after its Retry-After (else a jittered backoff, as the
+    SDK's), unless Stripe says `Stripe-Should-Retry: false` or asks for longer than `max_wait`
+    (then the 429 goes back to the SDK, which raises RateLimitError; the bucket still holds
+    this process's reads, for up to `max_wait`). The SDK's own retries (connection errors, 409,
+    5xx) sit on top and go through here too."""
+
+    def __init__(self, reads: TokenBucket, *, retries: int, max_wait: float = 10.0, timeout: float = 20.0,
+                 sleep: Callable[[float], None] = time.sleep):
+        super().__init__(timeout=timeout)
+        self.reads, self.retries, self.max_wait, self._sleep = reads, retries, max_wait, sleep
+
+    # The signature of RequestsClient.request, which the SDK narrows from HTTPClient's.
+    def request(self, method: str, url: str, headers: Mapping[str, str] | None,  # type: ignore[override]
+                post_data: Any = None) -> tuple[bytes, int, Mapping[str, str]]:
+        read = method.lower() == "get"
+        attempt = 0
+        while True:
+            if read:
+                self.reads.take()
+            content, status, rheaders = super().request(method, url, headers, post_data)
+            if status != 429 or attempt >= self.retries or (rheaders or {}).get("stripe-should-retry") == "false":
+                return content, status, rheaders
+            attempt += 1
+            asked = retry_after(rheaders)
+            wait = asked if asked is not None else min(0.5 * 2 ** (attempt - 1), 5.0) * random.uniform(0.5, 1.0)
+            if read:  # this process's other reads wait too, at most as long as this one would
+                self.reads.hold(min(wait, self.max_wait))
+            if wait > self.max_wait:
+                return content, status, rheaders
+            if not read:
+                self._sleep(wait)
+
+
+# --- the gateway ---------------------------------------------------------------
+
+
+class StripeGateway:
+    """The billing gateway. One instance per app; safe to share between threads.
+
+    `reads_per_second` feeds the token bucket this instance's threads share (0: unlimited)."""
+
+    def __init__(self, api_key: str, *, api_base: str = "", max_network_retries: int = 3, timeout: float = 20.0,
+                 reads_per_second: float = 0.0, max_retry_wait: float = 10.0):
         addresses: dict[str, str] = {"api": api_base.rstrip("/")} if api_base else {}
         self.livemode = api_key.startswith(("sk_live_", "rk_live_"))
+        self.reads = TokenBucket(reads_per_second)
         self._client = stripe.StripeClient(
             api_key,
             stripe_version=STRIPE_API_VERSION,
             base_addresses=addresses,  # type: ignore[arg-type]
-            # The SDK retries connection errors, 409s, 429s and 5xx with backoff,
-            # reusing the request's idempotency key.
+            # The SDK retries connection errors, 409s and 5xx with backoff (a 429 only when Stripe
+            # adds Stripe-Should-Retry: true), reusing the request's idempotency key; the client
+            # below retries 429s after their Retry-After.
             max_network_retries=max_network_retries,
-            http_client=stripe.RequestsClient(timeout=timeout),
+            http_client=RateLimitedClient(self.reads, retries=max_network_retries, max_wait=max_retry_wait,
+                                          timeout=timeout),
         )
         self._v1 = self._client.v1
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> StripeGateway:
-        return cls(config["STRIPE_SECRET_KEY"], api_base=config.get("STRIPE_API_BASE", ""))
+        return cls(config["STRIPE_SECRET_KEY"], api_base=config.get("STRIPE_API_BASE", ""),
+                   reads_per_second=config.get("STRIPE_READS_PER_SECOND", 0.0))
 
     @staticmethod
     def _opts(key: str) -> stripe.RequestOptions:
@@ -140,39 +277,80 @@ class StripeGateway:
         with _translated():
             return _plain(self._v1.customers.update(customer_id, params, self._opts(idempotency_key("customer", customer_id, key))))
 
+    def credit_balance(self, customer_id: str, *, amount: int, currency: str, description: str, key: str,
+                       metadata: dict[str, str] | None = None) -> Obj:
+        """Credit `amount` (minor units, positive) to the customer's balance, which Stripe applies to
+        their next invoices before charging them (https://docs.stripe.com/billing/customer/balance).
+        A credit is a negative balance transaction. Cannot credit twice: `key` names the credit, so a
+        retry replays the first one."""
+        if amount <= 0:
+            raise ValueError("a credit must be a positive amount")
+        with _translated():
+            return _plain(self._v1.customers.balance_transactions.create(
+                customer_id, {"amount": -amount, "currency": currency, "description": description,
+                              "metadata": metadata or {}}, self._opts(idempotency_key("credit", key))))
+
+    def debit_balance(self, customer_id: str, *, amount: int, currency: str, description: str, key: str) -> Obj:
+        """Take back `amount` of credit from the customer's balance (a positive balance transaction). Once per `key`."""
+        if amount <= 0:
+            raise ValueError("a debit must be a positive amount")
+        with _translated():
+            return _plain(self._v1.customers.balance_transactions.create(
+                customer_id, {"amount": amount, "currency": currency, "description": description},
+                self._opts(idempotency_key("debit", key))))
+
     # --- catalog ------------------------------------------------------------
 
     def find_price(self, lookup_key: str) -> Obj | None:
-        """The active price with this lookup key, or None."""
+        """The active price with this lookup key (its currency_options included), or None."""
         with _translated():
-            found = self._v1.prices.list({"lookup_keys": [lookup_key], "active": True, "limit": 1})
+            found = self._v1.prices.list({"lookup_keys": [lookup_key], "active": True, "limit": 1,
+                                          "expand": ["data.currency_options"]})
         return _plain(found.data[0]) if found.data else None
 
-    def ensure_price(self, *, lookup_key: str, product_name: str, amount: int, currency: str, interval: str) -> Obj:
-        """Find the price by lookup key, or create its product and price. Safe to run again."""
+    def ensure_price(self, *, lookup_key: str, product_name: str, amount: int, currency: str, interval: str,
+                     currency_options: dict[str, int] | None = None) -> Obj:
+        """Find the price by lookup key, or create its product and price; `currency_options` are its
+        amounts in other currencies ({"eur": 500}), added to an existing price when it lacks them or
+        has other amounts (Stripe lets a price's currency_options change; its own amount never does).
+        Safe to run again."""
+        options = {cur: {"unit_amount": value} for cur, value in sorted((currency_options or {}).items()) if cur != currency}
         existing = self.find_price(lookup_key)
         if existing is not None:
-            return existing
-        key = idempotency_key("price", lookup_key, amount, currency, interval)
+            have = {cur: {"unit_amount": opt.get("unit_amount")}
+                    for cur, opt in (existing.get("currency_options") or {}).items() if cur != currency}
+            if not options or all(have.get(cur) == opt for cur, opt in options.items()):
+                return existing
+            key = idempotency_key("price-options", existing["id"], *(f"{c}{o['unit_amount']}" for c, o in options.items()))
+            with _translated():
+                updated = self._v1.prices.update(existing["id"], cast("PriceUpdateParams", {
+                    "currency_options": options, "expand": ["currency_options"]}), self._opts(key))
+            return _plain(updated)
+        key = idempotency_key("price", lookup_key, amount, currency, interval, *(f"{c}{o['unit_amount']}" for c, o in options.items()))
+        params: dict[str, Any] = {"unit_amount": amount, "currency": currency, "recurring": {"interval": interval},
+                                  "lookup_key": lookup_key, "transfer_lookup_key": True}
+        if options:
+            params.update(currency_options=options, expand=["currency_options"])
         with _translated():
             product = self._v1.products.create(
                 {"name": product_name, "metadata": {"lookup_key": lookup_key}}, self._opts(key + "-product"))
-            price = self._v1.prices.create(
-                {"product": product.id, "unit_amount": amount, "currency": currency, "recurring": {"interval": interval},
-                 "lookup_key": lookup_key, "transfer_lookup_key": True}, self._opts(key))
+            price = self._v1.prices.create(cast("PriceCreateParams", {"product": product.id, **params}), self._opts(key))
         return _plain(price)
 
     # --- checkout -----------------------------------------------------------
 
     def create_checkout_session(self, *, member_id: int, customer_id: str, line_item: Obj, success_url: str,
                                 cancel_url: str, key: str, metadata: dict[str, str] | None = None,
-                                locale: str | None = None) -> Obj:
+                                locale: str | None = None, currency: str | None = None) -> Obj:
         """A subscription Checkout Session for the member's customer.
 
         `line_item` is {"price": id} or {"price_data": {...}} (pay what you want);
         `success_url` should carry {CHECKOUT_SESSION_ID}; `key` names the attempt; `metadata`
         (attribution) goes on the session and on the subscription, so every renewal carries it;
-        `locale` is the language Stripe shows the page in (one Stripe offers, or "auto").
+        `locale` is the language Stripe shows the page in (one Stripe offers, or "auto"); `currency`
+        the one the reader chose, which a Price takes from its currency_options
+        (https://docs.stripe.com/api/checkout/sessions/create, `currency`; https://docs.stripe.com/api/prices/create,
+        `currency_options`).
         """
         meta = {"member_id": str(member_id), **(metadata or {})}
         params: SessionCreateParams = {
@@ -187,6 +365,8 @@ class StripeGateway:
         }
         if locale:
             params["locale"] = locale
+        if currency:
+            params["currency"] = currency
         with _translated():
             return _plain(self._v1.checkout.sessions.create(params, self._opts(idempotency_key("checkout", key))))
 
@@ -265,6 +445,70 @@ class StripeGateway:
             return _plain(self._v1.subscriptions.cancel(
                 subscription_id, None, self._opts(idempotency_key("sub", subscription_id, "cancel-now", key))))
 
+    # --- plan changes (the account page and the cancel flow's offers) ---------
+
+    def pause_collection(self, subscription_id: str, *, resumes_at: int, key: str) -> Obj:
+        """Charge nothing until `resumes_at` (unix time); the subscription stays `active`, so access
+        continues. Behaviour `void`: Stripe's choice to "temporarily offer services for free" (invoices
+        made while paused are voided, never collected later), unlike `keep_as_draft` (collected
+        later) or `mark_uncollectible` (https://docs.stripe.com/billing/subscriptions/pause-payment)."""
+        with _translated():
+            return _plain(self._v1.subscriptions.update(
+                subscription_id, {"pause_collection": {"behavior": "void", "resumes_at": resumes_at}},
+                self._opts(idempotency_key("sub", subscription_id, "pause", resumes_at, key))))
+
+    def change_price(self, subscription_id: str, *, item_id: str, line: Obj,
+                     proration_behavior: Literal["create_prorations", "always_invoice", "none"], key: str) -> Obj:
+        """Move the subscription's item to `line` ({"price": id} or {"price_data": {...}}), prorated as
+        `proration_behavior` says (https://docs.stripe.com/billing/subscriptions/change-price). `key`
+        names this one change (a new key per attempt), so the SDK's retry replays it and never
+        invoices twice.
+
+        Sent with `payment_behavior=error_if_incomplete`: when the change invoices at once and the
+        invoice cannot be paid, Stripe answers 402 and "does not update the subscription"
+        (https://docs.stripe.com/api/subscriptions/update#update_subscription-payment_behavior),
+        raised here as PaymentDeclined. Stripe's default (`allow_incomplete`) would apply the new
+        price and leave the subscription past_due. (`pending_if_incomplete` would leave an open
+        invoice that can still be paid, and the change applied, up to 23 hours later:
+        https://docs.stripe.com/billing/subscriptions/pending-updates-reference.)"""
+        with _translated():
+            return _plain(self._v1.subscriptions.update(
+                subscription_id, cast("SubscriptionUpdateParams", {
+                    "items": [{"id": item_id, **line}], "proration_behavior": proration_behavior,
+                    "payment_behavior": "error_if_incomplete"}),
+                self._opts(idempotency_key("sub", subscription_id, "price", key))))
+
+    def pending_invoice_items(self, customer_id: str) -> list[Obj]:
+        """Invoice items not yet on an invoice (prorations): the next invoice adds them."""
+        with _translated():
+            return [_plain(item) for item in self._v1.invoice_items.list(
+                {"customer": customer_id, "pending": True, "limit": 100}).auto_paging_iter()]
+
+    def change_price_at_renewal(self, subscription: Obj, *, price_id: str, key: str) -> Obj:
+        """From the end of the current period, bill `price_id` instead (a subscription schedule: the
+        current phase as it is, then the new price for a period, then released to run on;
+        https://docs.stripe.com/billing/subscriptions/subscription-schedules). Returns the schedule."""
+        item = subscription["items"]["data"][0]
+        with _translated():
+            schedule_id = subscription.get("schedule") or self._v1.subscription_schedules.create(
+                {"from_subscription": subscription["id"]},
+                self._opts(idempotency_key("schedule", subscription["id"], key))).id
+            return _plain(self._v1.subscription_schedules.update(schedule_id, cast("SubscriptionScheduleUpdateParams", {
+                "end_behavior": "release", "phases": [
+                {"items": [{"price": item["price"]["id"], "quantity": item.get("quantity") or 1}],
+                 "start_date": item["current_period_start"], "end_date": item["current_period_end"]},
+                {"items": [{"price": price_id, "quantity": 1}], "iterations": 1, "proration_behavior": "none"},
+            ]}), self._opts(idempotency_key("schedule", schedule_id, "phases", price_id, key))))
+
+    def release_schedule(self, schedule_id: str, *, key: str) -> Obj:
+        """Detach the subscription from its schedule; it runs on as it is now, without the planned
+        phases (https://docs.stripe.com/api/subscription_schedules/release). Stripe refuses to change
+        `cancel_at_period_end` or `cancel_at` on a subscription a schedule manages, so this comes
+        first. Returns the released schedule."""
+        with _translated():
+            return _plain(self._v1.subscription_schedules.release(
+                schedule_id, None, self._opts(idempotency_key("schedule", schedule_id, "release", key))))
+
     def retrieve_invoice(self, invoice_id: str) -> Obj:
         with _translated():
             return _plain(self._v1.invoices.retrieve(invoice_id))
@@ -329,6 +573,13 @@ class StripeGateway:
                                                    self._opts(idempotency_key("refund", intent.id))))
                     for intent in self._invoice_intents(invoice_id, "paid")
                     if not getattr(intent.latest_charge, "refunded", False)]
+
+    def refund_payment_intent(self, intent_id: str) -> Obj:
+        """Refund a one-time payment in full. Cannot refund twice: the idempotency key is the intent,
+        and Stripe refuses to refund a charge already refunded (charge_already_refunded)."""
+        with _translated():
+            return _plain(self._v1.refunds.create({"payment_intent": intent_id, "reason": "requested_by_customer"},
+                                                  self._opts(idempotency_key("refund", intent_id))))
 
     def retrieve_charge(self, charge_id: str) -> Obj:
         with _translated():

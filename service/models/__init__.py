@@ -1,7 +1,17 @@
 """All models, imported here so that metadata and Alembic see every table."""
 from service.models.email_change import EmailChange
 from service.models.events import InboxStatus, OutboxMessage, OutboxStatus, StripeEvent
-from service.models.giving import ATTRIBUTION_KEYS, Contribution, ContributionKind, DedicationType, Statement
+from service.models.giving import (
+    ATTRIBUTION_KEYS,
+    Contribution,
+    ContributionKind,
+    DedicationType,
+    Gift,
+    GiftRedemption,
+    GiftStatus,
+    Statement,
+)
+from service.models.integrations import DeliveryOutcome, WebhookDelivery, WebhookEndpoint, WebhookEvent
 from service.models.member import ActivityKind, Member, MemberActivity, MemberStatus, normalize_email
 from service.models.newsletter import (
     ConsentAction,
@@ -12,6 +22,7 @@ from service.models.newsletter import (
     Newsletter,
 )
 from service.models.reader import CheckoutAttempt, SigninToken
+from service.models.retention import Cancellation, CancelOutcome, CancelReason, RetentionOffer
 from service.models.staff import ApiToken, AuditEntry, Role, StaffUser, TokenScope
 from service.models.subscriptions import (
     BillingIssue,
@@ -29,11 +40,18 @@ __all__ = [
     "Contribution",
     "ContributionKind",
     "DedicationType",
+    "Gift",
+    "GiftRedemption",
+    "GiftStatus",
     "Statement",
     "ActivityKind",
     "ApiToken",
     "AuditEntry",
     "BillingIssue",
+    "CancelOutcome",
+    "CancelReason",
+    "Cancellation",
+    "RetentionOffer",
     "CheckoutAttempt",
     "ConsentAction",
     "ConsentRecord",
@@ -60,5 +78,9 @@ __all__ = [
     "Subscription",
     "SubscriptionStatus",
     "TokenScope",
+    "DeliveryOutcome",
+    "WebhookDelivery",
+    "WebhookEndpoint",
+    "WebhookEvent",
     "normalize_email",
 ]

@@ -5,7 +5,7 @@ import enum
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from service.db import Base, str_enum, utcnow
@@ -67,7 +67,29 @@ class Plan(Base):
     stripe_price_id: Mapped[str | None] = mapped_column(String(255), unique=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     sort_order: Mapped[int] = mapped_column(Integer, default=0)
+    # The plan in other currencies (DESIGN.md "Currencies"), one Stripe Price with currency_options:
+    # {"eur": {"amount": 500, "min_amount": 500}}. `amount`/`min_amount` above are in `currency`.
+    currency_options: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    @property
+    def currencies(self) -> list[str]:
+        """Every currency the plan has an amount in, its own first."""
+        return [self.currency, *(c for c in sorted(self.currency_options or {}) if c != self.currency)]
+
+    def amount_in(self, currency: str) -> int | None:
+        """The plan's amount in `currency` (minor units), or None when it has none there."""
+        if currency == self.currency:
+            return self.amount
+        option = (self.currency_options or {}).get(currency)
+        return int(option["amount"]) if option else None
+
+    def min_amount_in(self, currency: str) -> int | None:
+        """A pay-what-you-want plan's smallest amount in `currency`, or None when it has none there."""
+        if currency == self.currency:
+            return self.min_amount
+        option = (self.currency_options or {}).get(currency)
+        return int(option.get("min_amount", option["amount"])) if option else None
 
 
 class Subscription(Base):
@@ -114,8 +136,17 @@ class Subscription(Base):
         return str(self.interval) if self.interval_count == 1 else f"{self.interval_count} {self.interval}s"
 
 
+# Invoices whose first payment attempt failed (the insight's failed-payment recovery).
+FIRST_ATTEMPT_FAILED_SQL = ("(status = 'paid' AND attempt_count >= 2) OR "
+                            "(status IN ('open', 'uncollectible', 'void') AND attempt_count >= 1)")
+
+
 class Invoice(Base):
     __tablename__ = "invoices"
+    __table_args__ = (
+        Index("ix_invoices_first_attempt_failed", "stripe_created_at",
+              postgresql_where=text(FIRST_ATTEMPT_FAILED_SQL), sqlite_where=text(FIRST_ATTEMPT_FAILED_SQL)),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), index=True)

@@ -16,8 +16,10 @@ from service.extensions import db, login_manager
 from service.jobs import deliver_queued
 from service.models import Member, StaffUser
 from service.web.account import bp as account_bp
+from service.web.account.changes import bp as account_changes_bp
 from service.web.api import bp as api_bp
 from service.web.ops import bp as ops_bp
+from service.web.public.gift import bp as gift_bp
 from service.web.public.give import bp as give_bp
 from service.web.public.home import bp as home_bp
 from service.web.public.join import bp as join_bp
@@ -49,10 +51,12 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(webhooks_bp)
     app.register_blueprint(join_bp)
     app.register_blueprint(give_bp)
+    app.register_blueprint(gift_bp)
     app.register_blueprint(staff_bp)
     app.register_blueprint(home_bp)
     app.register_blueprint(signin_bp)
     app.register_blueprint(account_bp)
+    app.register_blueprint(account_changes_bp)
     login_manager.user_loader(load_user)
     app.before_request(_assign_request_id)
     app.before_request(_refuse_nul_characters)

@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from service.domain.billing.plans import sync_plan
 from service.domain.billing.sync import Cause, stripe_id, sync_subscription, ts
 from service.domain.giving.attribution import to_metadata
+from service.domain.integrations import webhooks
 from service.domain.members.access import LIVE, has_access, live_subscriptions
 from service.domain.members.signin import send_signin_email
 from service.domain.members.status import find_by_email, lock_member
@@ -41,7 +42,9 @@ class JoinRequest:
     email: str
     name: str
     plan: Plan
-    amount: int  # minor units; the plan's own amount unless it is pay what you want
+    amount: int  # minor units of `currency`; the plan's own amount there unless it is pay what you want
+    # The currency the reader chose (one of CURRENCIES the plan has an amount in); None: the plan's own.
+    currency: str | None = None
     # utm_* / campaign / referral from the landing URL (giving.attribution.clean).
     attribution: dict[str, str] = field(default_factory=dict)
     # The language of the page the reader joined from: Checkout is shown in it, and a new member keeps it.
@@ -80,7 +83,8 @@ def start_join(req: JoinRequest, gateway: StripeGateway, now: datetime, *, base_
     customer = gateway.ensure_customer(member_id=member.id, email=member.email, name=member.name,
                                        customer_id=member.stripe_customer_id)
     member.stripe_customer_id = customer["id"]
-    same = (CheckoutAttempt.kind == "membership", CheckoutAttempt.plan_id == req.plan.id, CheckoutAttempt.amount == req.amount)
+    same = (CheckoutAttempt.kind == "membership", CheckoutAttempt.plan_id == req.plan.id, CheckoutAttempt.amount == req.amount,
+            CheckoutAttempt.currency == (req.currency or req.plan.currency))
     attempt = (open_attempt(member, gateway, now, *same, locale=stripe_locale(req.language))
                or _new_attempt(member, req, gateway, now, base_url))
     return JoinOutcome(attempt.url, member.id)
@@ -127,6 +131,7 @@ def new_member(email: str, name: str, now: datetime, *, source: str, language: s
         assert found is not None
         return found
     db.session.add(MemberActivity(member_id=member.id, kind=ActivityKind.JOINED, detail=source, created_at=now))
+    webhooks.publish("member.created", {"member": member}, now=now)
     log_event(logger, "member.created", member_id=member.id, source=source)
     return member
 
@@ -154,13 +159,14 @@ def open_attempt(member: Member, gateway: StripeGateway, now: datetime, *same: A
     return attempt
 
 
-def line_item(plan: Plan, amount: int, gateway: StripeGateway) -> dict[str, Any]:
-    """The Checkout line item: the plan's Price, or inline price data for pay what you want."""
+def line_item(plan: Plan, amount: int, gateway: StripeGateway, currency: str | None = None) -> dict[str, Any]:
+    """The Checkout line item: the plan's Price (whose currency_options carry its other currencies),
+    or inline price data for pay what you want, in `currency` (default: the plan's own)."""
     if not plan.stripe_price_id or not plan.stripe_product_id:
         sync_plan(plan, gateway)
     if not plan.pay_what_you_want:
         return {"price": plan.stripe_price_id}
-    return {"price_data": {"currency": plan.currency, "unit_amount": amount, "product": plan.stripe_product_id,
+    return {"price_data": {"currency": currency or plan.currency, "unit_amount": amount, "product": plan.stripe_product_id,
                            "recurring": {"interval": str(plan.interval)}}}
 
 
@@ -168,24 +174,25 @@ def _new_attempt(member: Member, req: JoinRequest, gateway: StripeGateway, now: 
                  base_url: str) -> CheckoutAttempt:
     previous = db.session.scalar(select(func.count(CheckoutAttempt.id)).where(CheckoutAttempt.member_id == member.id))
     assert previous is not None  # COUNT always returns a row
-    # The idempotency key names this customer's n-th attempt at this moment, for this plan and
-    # amount: the SDK's retries of this request reuse it, any later join gets a new one.
-    key = (f"{member.id}-{member.stripe_customer_id}-{previous + 1}-{req.plan.code}-{req.amount}"
+    currency = req.currency or req.plan.currency
+    # The idempotency key names this customer's n-th attempt at this moment, for this plan, amount
+    # and currency: the SDK's retries of this request reuse it, any later join gets a new one.
+    key = (f"{member.id}-{member.stripe_customer_id}-{previous + 1}-{req.plan.code}-{req.amount}-{currency}"
            f"-{int(now.timestamp() * 1000)}")
     session = gateway.create_checkout_session(
         member_id=member.id, customer_id=member.stripe_customer_id or "", key=key,
-        line_item=line_item(req.plan, req.amount, gateway),
+        line_item=line_item(req.plan, req.amount, gateway, currency), currency=currency,
         success_url=f"{base_url}/join/success?session_id={{CHECKOUT_SESSION_ID}}",
         cancel_url=f"{base_url}/join/cancelled", metadata=to_metadata(req.attribution),
         locale=stripe_locale(req.language),
     )
-    attempt = CheckoutAttempt(member_id=member.id, plan_id=req.plan.id, amount=req.amount, currency=req.plan.currency,
+    attempt = CheckoutAttempt(member_id=member.id, plan_id=req.plan.id, amount=req.amount, currency=currency,
                               details={"attribution": req.attribution} if req.attribution else None,
                               stripe_checkout_session_id=session["id"], url=session["url"],
                               expires_at=ts(session.get("expires_at")) or now + REUSE_WITHIN, created_at=now)
     db.session.add(attempt)
     db.session.flush()
     log_event(logger, "join.checkout_created", member_id=member.id, attempt_id=attempt.id, plan=req.plan.code,
-              amount=req.amount)
+              amount=req.amount, currency=currency)
     return attempt
 

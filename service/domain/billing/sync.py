@@ -93,6 +93,18 @@ def _plan_for(price: Obj, known: Plan | None = None) -> Plan | None:
     return db.session.scalars(select(Plan).where(or_(*matches)).order_by(Plan.pay_what_you_want)).first()
 
 
+def _unit_amount(price: Obj, currency: str, plan: Plan | None) -> int:
+    """The price's amount in the subscription's currency: its own, or (a multi-currency Price) its
+    currency option's, which Stripe includes only when expanded, so else the plan's amount there
+    (https://docs.stripe.com/api/prices/object#price_object-currency_options)."""
+    if currency == price["currency"]:
+        return price.get("unit_amount") or 0
+    option = (price.get("currency_options") or {}).get(currency) or {}
+    if option.get("unit_amount") is not None:
+        return int(option["unit_amount"])
+    return (plan.amount_in(currency) if plan is not None else None) or 0
+
+
 def sync_subscription(member: Member, sub: Obj, now: datetime, *, cause: Cause,
                       stored: Subscription | None = None) -> Subscription:
     """Write Stripe's current subscription into the store and recompute the member's status.
@@ -106,8 +118,8 @@ def sync_subscription(member: Member, sub: Obj, now: datetime, *, cause: Cause,
         row = Subscription(member_id=member.id, stripe_subscription_id=sub["id"])
         member.subscriptions.append(row)
     row.status = SubscriptionStatus(sub["status"])
-    row.amount = (price.get("unit_amount") or 0) * (item.get("quantity") or 1)
-    row.currency = price["currency"]
+    row.currency = sub.get("currency") or price["currency"]
+    row.amount = _unit_amount(price, row.currency, plan) * (item.get("quantity") or 1)
     row.interval = Interval(price["recurring"]["interval"])
     row.interval_count = price["recurring"].get("interval_count") or 1
     row.plan = plan

@@ -16,8 +16,10 @@ from sqlalchemy import select
 
 from service.domain import emails
 from service.domain.billing.sync import Cause, invoice_subscription_id, settle_status, stripe_id, ts
+from service.domain.giving import gifts
 from service.domain.giving.amounts import term_months
 from service.domain.giving.attribution import campaign_of, checkout_attribution, touch
+from service.domain.integrations import webhooks
 from service.domain.members.access import live_subscriptions
 from service.domain.members.terms import grant_term, shorten_term
 from service.extensions import db
@@ -90,7 +92,7 @@ def record_checkout_payment(member: Member, session: Obj, gateway: StripeGateway
     intent_id = stripe_id(session.get("payment_intent"))
     _add_payment_details(contribution, gateway.payment_details(intent_id) if intent_id else {})
     if kind is ContributionKind.ONE_TIME and not live_subscriptions(member):  # a paying member buys no term
-        contribution.term_months = term_months(contribution.gift_amount) or None
+        contribution.term_months = term_months(contribution.gift_amount, contribution.currency) or None
     _recorded(member, contribution, now, cause)
     touch(member, attribution, now)
     if contribution.term_months:
@@ -99,6 +101,8 @@ def record_checkout_payment(member: Member, session: Obj, gateway: StripeGateway
     settle_status(member, now, cause)
     if contribution.dedication_notify_email:
         emails.queue_dedication_notice(member, contribution)
+    if kind is ContributionKind.GIFT_PURCHASE:
+        gifts.purchase_paid(contribution, now)
     return contribution
 
 
@@ -121,6 +125,7 @@ def _recorded(member: Member, contribution: Contribution, now: datetime, cause: 
                                          f"receipt {contribution.receipt_number}"))
     db.session.flush()
     emails.queue_receipt(member, contribution)
+    webhooks.publish("contribution.created", {"contribution": contribution}, now=now)
     log_event(logger, "contribution.recorded", member_id=member.id, contribution_id=contribution.id,
               kind=str(contribution.kind), amount=contribution.amount, currency=contribution.currency)
     return contribution
@@ -157,7 +162,7 @@ def apply_refund(member: Member, charge: Obj, gateway: StripeGateway, now: datet
                                   created_at=now, detail=f"receipt {contribution.receipt_number}: {refunded} "
                                                          f"{contribution.currency} refunded"))
     if contribution.term_months:
-        kept = term_months(max(contribution.gift_amount - refunded, 0))
+        kept = term_months(max(contribution.gift_amount - refunded, 0), contribution.currency)
         if kept < contribution.term_months:
             shorten_term(member, contribution.term_months - kept, now,
                          detail=f"gift {contribution.receipt_number} refunded", stripe_event_id=cause.stripe_event_id)
@@ -165,6 +170,9 @@ def apply_refund(member: Member, charge: Obj, gateway: StripeGateway, now: datet
             settle_status(member, now, cause)
     db.session.flush()
     emails.queue_receipt(member, contribution)
+    webhooks.publish("contribution.refunded", {"contribution": contribution}, now=now)
+    if contribution.kind is ContributionKind.GIFT_PURCHASE and contribution.net_amount == 0:
+        gifts.payment_refunded(contribution, gateway, now)
     return contribution
 
 
@@ -181,4 +189,6 @@ def apply_dispute(member: Member, dispute: Obj, charge: Obj, gateway: StripeGate
                                       created_at=now, detail=f"receipt {contribution.receipt_number}: dispute "
                                                              f"{dispute.get('status') or 'opened'}"))
         db.session.flush()
+    if contribution.kind is ContributionKind.GIFT_PURCHASE and dispute.get("status") == "lost":
+        gifts.payment_refunded(contribution, gateway, now)  # a gift whose payment was taken back is no gift
     return contribution

@@ -12,6 +12,7 @@ from datetime import datetime
 from flask_babel import gettext
 from sqlalchemy import select
 
+from service.domain.billing.schedules import release_schedule_of
 from service.domain.billing.sync import Cause, sync_subscription
 from service.domain.members.access import GRANTING, LIVE, access_until, ends_at, has_access, primary_subscription
 from service.domain.members.status import lock_member
@@ -166,6 +167,7 @@ def cancel_membership(member: Member, gateway: StripeGateway, now: datetime) -> 
         raise Conflict(gettext("There is no membership to cancel."), code="nothing_to_change")
     note = _note(locked, "member cancelled from their account", now)
     for sub in plan.at_period_end:
+        release_schedule_of(sub.stripe_subscription_id, gateway, key=f"activity-{note.id}-{sub.id}")
         fresh = gateway.set_cancel_at_period_end(sub.stripe_subscription_id, True, key=f"activity-{note.id}-{sub.id}")
         sync_subscription(locked, fresh, now, cause=Cause(detail=note.detail))
     for sub in plan.stop_now:
@@ -187,6 +189,7 @@ def undo_cancel(member: Member, gateway: StripeGateway, now: datetime) -> Subscr
                        code="nothing_to_change")
     note = _note(locked, "member undid their cancellation", now)
     key = f"activity-{note.id}-{sub.id}"
+    release_schedule_of(sub.stripe_subscription_id, gateway, key=key)
     fresh = (gateway.set_cancel_at_period_end(sub.stripe_subscription_id, False, key=key) if sub.cancel_at_period_end
              else gateway.clear_cancel_at(sub.stripe_subscription_id, key=key))
     row = sync_subscription(locked, fresh, now, cause=Cause(detail=note.detail))

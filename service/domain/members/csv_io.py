@@ -23,6 +23,7 @@ from sqlalchemy import select
 from service.domain import csv_out
 from service.domain.csv_out import cell
 from service.domain.insight.search import MemberFilter, iter_all
+from service.domain.integrations import webhooks
 from service.domain.members.access import has_access, primary_subscription
 from service.domain.members.status import refresh_status
 from service.domain.newsletter.subscriptions import resubscribe
@@ -96,6 +97,7 @@ def _apply(values: dict[str, Any], now: datetime) -> None:
         refresh_status(member, now, detail="comp from import")
     for slug in values["slugs"]:
         resubscribe(member, slug, ConsentSource.IMPORT, now=now)
+    webhooks.publish("member.created", {"member": member}, now=now)
 
 
 def import_members(lines: Iterable[str], now: datetime, *, dry_run: bool = False,

@@ -18,6 +18,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import select
 
 from service.domain.emails import queue_email_change_confirmation, queue_email_change_notice
+from service.domain.integrations import webhooks
 from service.domain.members.comps import locked_member
 from service.domain.members.signin import end_reader_sessions
 from service.domain.newsletter.subscriptions import move_address
@@ -109,6 +110,7 @@ def _apply(member: Member, new_email: str, gateway: StripeGateway, now: datetime
     member.email = new_email
     db.session.flush()
     move_address(member, old_email, now)
+    webhooks.publish("member.updated", {"member": member, "previous": {"email": old_email}}, now=now)
     end_reader_sessions(member)
     if member.stripe_customer_id:
         gateway.update_customer(member.stripe_customer_id, key=key, email=new_email)

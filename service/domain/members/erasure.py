@@ -34,6 +34,7 @@ from sqlalchemy import ColumnElement, Text, cast, delete, or_, select, update
 
 from service.domain.billing.sync import Cause, sync_subscription
 from service.domain.emails import EMAIL_TOPIC
+from service.domain.integrations import webhooks
 from service.domain.members.access import live_subscriptions
 from service.domain.members.comps import locked_member
 from service.domain.members.signin import end_reader_sessions
@@ -46,11 +47,13 @@ from service.logs import log_event
 from service.models import (
     ActivityKind,
     AuditEntry,
+    Cancellation,
     CheckoutAttempt,
     ConsentRecord,
     ConsentSource,
     Contribution,
     EmailChange,
+    Gift,
     ListStatus,
     ListSubscription,
     Member,
@@ -85,6 +88,7 @@ def erase_member(member_id: int, actor: StaffUser, gateway: StripeGateway, now: 
     _cancel_billing(member, actor, gateway, now)
     _purge_outbox(member.email)  # before leaving the lists, whose provider removals must carry the address
     _leave_lists(member, actor, now)
+    webhooks.forget_member(member)  # stored webhook events about them, those just queued by leaving the lists too
     placeholder = placeholder_email(member.id)
     _scrub_rows(member, placeholder)
     member.email, member.name = placeholder, ""
@@ -93,6 +97,7 @@ def erase_member(member_id: int, actor: StaffUser, gateway: StripeGateway, now: 
     if member.stripe_customer_id:
         gateway.update_customer(member.stripe_customer_id, key=f"erase-{member.id}", email=placeholder, name="")
     audit.record(actor, "member.erased", member, before, {"status": str(member.status), "email": placeholder}, now)
+    webhooks.publish("member.erased", {"member": member}, now=now)
     log_event(logger, "member.erased", member_id=member.id, staff_user_id=actor.id)
     return member
 
@@ -122,6 +127,8 @@ def _scrub_rows(member: Member, placeholder: str) -> None:
         .values(email=placeholder, ip_address=None, user_agent=None))
     db.session.execute(update(MemberActivity).where(
         MemberActivity.member_id == member.id, MemberActivity.kind == ActivityKind.NOTE).values(detail="(erased)"))
+    # The cancel flow's reason and offer stay counted; the reader's own words go.
+    db.session.execute(update(Cancellation).where(Cancellation.member_id == member.id).values(text=None))
     for entry in db.session.scalars(select(AuditEntry).where(AuditEntry.member_id == member.id)):
         entry.before, entry.after = _redacted(entry.before), _redacted(entry.after)
     for event in _events_naming(member):
@@ -133,6 +140,11 @@ def _scrub_rows(member: Member, placeholder: str) -> None:
     # what the give form said (dedication, attribution) goes with the checkout attempts' details.
     db.session.execute(update(Contribution).where(Contribution.member_id == member.id).values(dedication_notify_email=None))
     db.session.execute(update(CheckoutAttempt).where(CheckoutAttempt.member_id == member.id).values(details=None))
+    # Gift memberships stay (a payment and what it bought), without the erased person's name,
+    # address or the message: as purchaser or as recipient.
+    db.session.execute(update(Gift).where(Gift.purchaser_id == member.id).values(purchaser_name="(erased)", message=""))
+    db.session.execute(update(Gift).where((Gift.recipient_id == member.id) | (Gift.recipient_email == email))
+                       .values(recipient_name="(erased)", recipient_email=placeholder, message=""))
     emails_to_them = (OutboxMessage.topic == EMAIL_TOPIC) & (OutboxMessage.key == f"email:member:{member.id}")
     db.session.execute(delete(OutboxMessage).where(emails_to_them, OutboxMessage.status != OutboxStatus.DELIVERED))
     db.session.execute(update(OutboxMessage).where(emails_to_them).values(payload={"erased": True}))

@@ -24,10 +24,13 @@ def add_months(when: datetime, months: int) -> datetime:
     return when.replace(year=year, month=month, day=min(when.day, calendar.monthrange(year, month)[1]))
 
 
-def grant_term(member: Member, months: int, now: datetime, *, detail: str, stripe_event_id: str | None = None) -> None:
-    """Give (or extend) a term of `months` months. The caller recomputes the status."""
+def grant_term(member: Member, months: int, now: datetime, *, detail: str, stripe_event_id: str | None = None,
+               start: datetime | None = None) -> None:
+    """Give (or extend) a term of `months` months, from now or from `start` when that is later (the
+    end of access already paid for). The caller recomputes the status."""
     running = term_active(member, now)
-    start = member.term_until if running and member.term_until is not None else now
+    begins = max(start or now, now)
+    start = max(member.term_until, begins) if running and member.term_until is not None else begins
     if not running:
         member.term_since = now
     member.term_until = add_months(start, months)

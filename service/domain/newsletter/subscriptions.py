@@ -22,6 +22,7 @@ from sqlalchemy import select
 
 from service.db import utcnow
 from service.domain.emails import queue_confirmation
+from service.domain.integrations import webhooks
 from service.domain.members.access import has_access
 from service.domain.newsletter.lists import MEMBERS_LIST, find_subscription, get_list
 from service.domain.newsletter.provider_sync import SYNC_TOPIC
@@ -80,16 +81,18 @@ def change_status(newsletter: Newsletter, sub: ListSubscription | None, status: 
     if status is not ListStatus.PENDING:
         enqueue(SYNC_TOPIC, f"list:{newsletter.id}:{sub.email}", _sync_payload(newsletter, sub, member), now=now)
     db.session.flush()
+    webhooks.publish("newsletter.subscription_changed", webhooks.subscription_data(newsletter.slug, sub, old, str(actor.source)),
+                     now=now, member_id=sub.member_id)
     log_event(logger, "newsletter.status_changed", list=newsletter.slug, subscription_id=sub.id,
               member_id=sub.member_id, from_status=str(old) if old else None, to_status=str(status),
               source=str(actor.source))
     return sub
 
 
-def _sync_payload(newsletter: Newsletter, sub: ListSubscription, member: Member | None) -> dict[str, str]:
+def _sync_payload(newsletter: Newsletter, sub: ListSubscription, member: Member | None) -> dict[str, str | int | None]:
     first, _, last = (member.name if member is not None else "").strip().partition(" ")
     return {"list": newsletter.slug, "email": sub.email, "status": str(sub.status),
-            "first_name": first, "last_name": last.strip()}
+            "first_name": first, "last_name": last.strip(), "member_id": member.id if member is not None else sub.member_id}
 
 
 def move_address(member: Member, old_email: str, now: datetime) -> int:

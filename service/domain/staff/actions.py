@@ -12,7 +12,9 @@ from datetime import datetime
 
 from sqlalchemy import select
 
+from service.domain.billing.schedules import release_schedule_of
 from service.domain.billing.sync import Cause, sync_subscription
+from service.domain.integrations import webhooks
 from service.domain.members import email_change
 from service.domain.members.access import ENDED, GRANTING, live_subscriptions
 from service.domain.members.comps import locked_member
@@ -75,6 +77,8 @@ def _cancel_one(member: Member, sub: Subscription, actor: StaffUser, gateway: St
     before = audit.member_snapshot(member) | {"subscription": subscription_id,
                                               "cancel_at_period_end": sub.cancel_at_period_end}
     key = _audit_key(f"cancel-{sub.id}", member, now)
+    if at_period_end:  # a schedule forbids setting the date; cancelling now is allowed with one
+        release_schedule_of(subscription_id, gateway, key=key)
     fresh = (gateway.set_cancel_at_period_end(subscription_id, True, key=key) if at_period_end
              else gateway.cancel_subscription_now(subscription_id, key=key))
     how = "at period end" if at_period_end else "now"
@@ -164,6 +168,7 @@ def _rename(member: Member, name: str, actor: StaffUser, gateway: StripeGateway,
     if member.stripe_customer_id:
         gateway.update_customer(member.stripe_customer_id, key=_audit_key("edit", member, now), name=name)
     audit.record(actor, "member.edited", member, before, audit.member_snapshot(member), now)
+    webhooks.publish("member.updated", {"member": member, "previous": {"name": before["name"]}}, now=now)
     log_event(logger, "member.edited", member_id=member.id, staff_user_id=actor.id)
 
 

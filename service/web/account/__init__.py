@@ -7,13 +7,11 @@ from flask import Blueprint, Response, current_app, flash, redirect, render_temp
 from flask_babel import gettext
 
 from service.db import utcnow
-from service.domain.giving import statements
+from service.domain.giving import gifts, statements
 from service.domain.giving.statement_pdf import kind_name
 from service.domain.members import email_change
 from service.domain.members.access import primary_subscription
 from service.domain.members.account import (
-    cancel_membership,
-    cancel_plan,
     day,
     invoice_status,
     invoices,
@@ -21,8 +19,10 @@ from service.domain.members.account import (
     status_of,
     undo_cancel,
 )
+from service.domain.members.plan_changes import choices as plan_choices
 from service.domain.members.reader_data import choose_newsletter, export, newsletter_choices
 from service.domain.members.signin import end_reader_sessions
+from service.errors import BillingError
 from service.gateways import payments
 from service.models import Member
 from service.schemas.join import money
@@ -41,13 +41,23 @@ def _member() -> Member:
 @bp.get("")
 @reader_required
 def index():
+    return account_page()
+
+
+def account_page(error: str | None = None, status: int = 200) -> tuple[str, int]:
+    """The account page, with `error` (a sentence for the reader) at the top when an action failed."""
     member, now = _member(), utcnow()
     contributions = statements.member_contributions(member.id)
+    try:
+        credit = gifts.gift_credit(member, payments())
+    except BillingError:  # Stripe unreachable: the page shows everything else
+        credit = None
     return render_template("account/index.html", member=member, status=status_of(member, now),
+                           gift_credit=credit, gifts_given=gifts.given_by(member),
                            subscription=primary_subscription(member.subscriptions), invoices=invoices(member),
                            choices=newsletter_choices(member), money=money, day=day, contributions=contributions,
                            statement_years=statements.years_given(contributions), kind_name=kind_name,
-                           invoice_status=invoice_status)
+                           invoice_status=invoice_status, plan_choices=plan_choices(member), error=error), status
 
 
 @bp.post("/billing")
@@ -56,28 +66,6 @@ def manage_billing():
     """The billing portal for this member's own Stripe customer, coming back here."""
     url = portal_url(_member(), payments(), f"{current_app.config['BASE_URL']}/account", utcnow())
     return redirect(url, 303)
-
-
-@bp.get("/cancel")
-@reader_required
-def confirm_cancel():
-    member, now = _member(), utcnow()
-    return render_template("account/cancel.html", member=member, status=status_of(member, now),
-                           plan=cancel_plan(member, now), money=money, day=day)
-
-
-@bp.post("/cancel")
-@reader_required
-def cancel():
-    done = cancel_membership(_member(), payments(), utcnow())
-    said = [gettext("Your membership is cancelled and you won't be charged again.")]
-    if done.stop_now:
-        said.append(gettext("The payment that failed will not be tried again."))
-    if done.access_until is not None:
-        said.append(gettext("It stays active until %(day)s. Changed your mind? You can undo this until then.",
-                            day=day(done.access_until)))
-    flash(" ".join(said))
-    return redirect(url_for("account.index"), 303)
 
 
 @bp.post("/cancel/undo")

@@ -7,6 +7,7 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import jsonify
 
+from service.domain.insight.figures import FIGURES
 from service.schemas.contribution import (
     ContributionAttributionOut,
     ContributionListOut,
@@ -15,9 +16,21 @@ from service.schemas.contribution import (
     DedicationOut,
     StripeIdsOut,
 )
+from service.schemas.gift import GiftListOut, GiftOut, GiftPurchaserOut, GiftQuery, GiftRecipientOut
+from service.schemas.insight import CohortCellOut, ConvertedOut, InsightOut, InsightStatsOut, MoneyOut
 from service.schemas.member import MemberAttributionOut, MemberListOut, MemberOut, MemberQuery, NewsletterOut, PlanOut, SubscriptionOut
 from service.schemas.newsletter import SubscriberListOut, SubscriberQuery
-from service.schemas.staff_api import AuditListOut, AuditQuery, MemberDetailOut, StatsOut
+from service.schemas.staff_api import AuditListOut, AuditQuery, MemberDetailOut
+from service.schemas.webhooks import (
+    ReplayOut,
+    WebhookDeliveryListOut,
+    WebhookDeliveryOut,
+    WebhookDeliveryQuery,
+    WebhookEndpointIn,
+    WebhookEndpointListOut,
+    WebhookEndpointOut,
+    WebhookEndpointSecretOut,
+)
 from service.web.api.base import bp
 
 _ERROR = {
@@ -88,6 +101,8 @@ def build_spec() -> dict[str, Any]:
     _newsletter_paths(spec, security)
     _console_paths(spec, security)
     _contribution_paths(spec, security)
+    _gift_paths(spec, security)
+    _webhook_paths(spec, security)
     return spec.to_dict()
 
 
@@ -113,9 +128,24 @@ def _contribution_paths(spec: APISpec, security: list[dict[str, list[str]]]) -> 
     }})
 
 
+def _gift_paths(spec: APISpec, security: list[dict[str, list[str]]]) -> None:
+    """Gift memberships, newest first."""
+    for name, schema in (("GiftPurchaser", GiftPurchaserOut), ("GiftRecipient", GiftRecipientOut), ("Gift", GiftOut),
+                         ("GiftList", GiftListOut)):
+        spec.components.schema(name, schema=schema)
+    spec.path(path="/api/v1/gifts", operations={"get": {
+        "summary": "Find gift memberships, newest first", "operationId": "listGifts", "security": security,
+        "parameters": [{"in": "query", "schema": GiftQuery}],
+        "responses": {"200": {"description": "A page of gifts", "content": {"application/json": {"schema": "GiftList"}}},
+                      **_errors(400, 401, 403)},
+    }})
+
+
 def _console_paths(spec: APISpec, security: list[dict[str, list[str]]]) -> None:
     """What the staff console shows: a member's detail, the audit log, the dashboard's figures."""
-    for name, schema in (("MemberDetail", MemberDetailOut), ("AuditList", AuditListOut), ("Stats", StatsOut)):
+    for name, schema in (("MemberDetail", MemberDetailOut), ("AuditList", AuditListOut), ("Money", MoneyOut),
+                         ("Converted", ConvertedOut), ("CohortCell", CohortCellOut), ("Insight", InsightOut),
+                         ("Stats", InsightStatsOut)):
         spec.components.schema(name, schema=schema)
     member_id = {"in": "path", "name": "member_id", "required": True, "schema": {"type": "integer"}}
     spec.path(path="/api/v1/members/{member_id}/detail", operations={"get": {
@@ -132,8 +162,72 @@ def _console_paths(spec: APISpec, security: list[dict[str, list[str]]]) -> None:
     }})
     spec.path(path="/api/v1/stats", operations={"get": {
         "summary": "The dashboard's figures", "operationId": "getStats", "security": security,
-        "responses": {"200": {"description": "Members by status, joins and lapses, revenue, webhook health",
+        "responses": {"200": {"description": "Members by status, joins and lapses, revenue, webhook health, and "
+                                             "`insight`: retention by join-month cohort, churn by cause, failed-payment "
+                                             "recovery, recurring-revenue movements, campaigns, revenue per currency "
+                                             "(converted amounts say which rate made them)",
                               "content": {"application/json": {"schema": "Stats"}}}, **_errors(401, 403)},
+    }})
+    spec.path(path="/api/v1/stats/{figure}.csv", operations={"get": {
+        "summary": "One insight figure as CSV (amounts in major units, e.g. 25.00)", "operationId": "exportStatsFigure",
+        "security": security,
+        "parameters": [{"in": "path", "name": "figure", "required": True,
+                        "schema": {"type": "string", "enum": list(FIGURES)}}],
+        "responses": {"200": {"description": "CSV with a header line", "content": {"text/csv": {"schema": {"type": "string"}}}},
+                      **_errors(401, 403, 404)},
+    }})
+
+
+def _webhook_paths(spec: APISpec, security: list[dict[str, list[str]]]) -> None:
+    """Outgoing webhook endpoints (admins; changes need a write token): register, read, delete,
+    rotate the secret, enable or disable, the delivery log and replay."""
+    for name, schema in (("WebhookEndpointIn", WebhookEndpointIn), ("WebhookEndpoint", WebhookEndpointOut),
+                         ("WebhookEndpointWithSecret", WebhookEndpointSecretOut),
+                         ("WebhookEndpointList", WebhookEndpointListOut), ("WebhookDelivery", WebhookDeliveryOut),
+                         ("WebhookDeliveryList", WebhookDeliveryListOut), ("Replay", ReplayOut)):
+        spec.components.schema(name, schema=schema)
+    ids = {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}  # what the routes' <int:...> accept
+    endpoint_id = {"in": "path", "name": "endpoint_id", "required": True, "schema": ids}
+    refused = {"422": {"description": "The URL or event types cannot be used (the message says why)",
+                       "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}}
+
+    def answer(text: str, schema: str) -> dict[str, Any]:
+        return {"description": text, "content": {"application/json": {"schema": schema}}}
+
+    spec.path(path="/api/v1/webhook-endpoints", operations={
+        "get": {"summary": "The webhook endpoints", "operationId": "listWebhookEndpoints", "security": security,
+                "responses": {"200": answer("Every endpoint", "WebhookEndpointList"), **_errors(401, 403)}},
+        "post": {"summary": "Register an endpoint; the answer holds its secret, shown only this once",
+                 "operationId": "createWebhookEndpoint", "security": security,
+                 "requestBody": {"required": True, "content": {"application/json": {"schema": "WebhookEndpointIn"}}},
+                 "responses": {"201": answer("The endpoint and its secret", "WebhookEndpointWithSecret"),
+                               **_errors(400, 401, 403), **refused}}})
+    spec.path(path="/api/v1/webhook-endpoints/{endpoint_id}", operations={
+        "get": {"summary": "One endpoint", "operationId": "getWebhookEndpoint", "security": security,
+                "parameters": [endpoint_id],
+                "responses": {"200": answer("The endpoint", "WebhookEndpoint"), **_errors(401, 403, 404)}},
+        "delete": {"summary": "Delete an endpoint and its log", "operationId": "deleteWebhookEndpoint",
+                   "security": security, "parameters": [endpoint_id],
+                   "responses": {"204": {"description": "Deleted"}, **_errors(401, 403, 404)}}})
+    for action, operation, summary in (
+            ("rotate-secret", "rotateWebhookSecret", "A new secret, shown once; the old one signs too for 24 hours"),
+            ("enable", "enableWebhookEndpoint", "Send events to the endpoint again, with a clean slate"),
+            ("disable", "disableWebhookEndpoint", "Stop sending events to the endpoint")):
+        result = (answer("The endpoint and its new secret", "WebhookEndpointWithSecret") if action == "rotate-secret"
+                  else answer("The endpoint", "WebhookEndpoint"))
+        spec.path(path=f"/api/v1/webhook-endpoints/{{endpoint_id}}/{action}", operations={"post": {
+            "summary": summary, "operationId": operation, "security": security, "parameters": [endpoint_id],
+            "responses": {"200": result, **_errors(401, 403, 404)}}})
+    spec.path(path="/api/v1/webhook-endpoints/{endpoint_id}/deliveries", operations={"get": {
+        "summary": "The endpoint's delivery log, newest first", "operationId": "listWebhookDeliveries",
+        "security": security, "parameters": [endpoint_id, {"in": "query", "schema": WebhookDeliveryQuery}],
+        "responses": {"200": answer("A page of delivery attempts", "WebhookDeliveryList"), **_errors(400, 401, 403, 404)},
+    }})
+    spec.path(path="/api/v1/webhook-endpoints/{endpoint_id}/deliveries/{delivery_id}/replay", operations={"post": {
+        "summary": "Send a logged delivery's event again (queued for the worker)", "operationId": "replayWebhookDelivery",
+        "security": security,
+        "parameters": [endpoint_id, {"in": "path", "name": "delivery_id", "required": True, "schema": ids}],
+        "responses": {"202": answer("Queued", "Replay"), **_errors(401, 403, 404), **refused},
     }})
 
 

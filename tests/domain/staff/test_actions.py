@@ -116,3 +116,16 @@ def test_a_new_email_takes_the_digest_along_and_the_provider_moves_it(db_session
     syncs = db_session.query(OutboxMessage).filter(OutboxMessage.topic == "newsletter.sync").order_by(OutboxMessage.id).all()
     changes = [(m.payload["email"], m.payload["status"]) for m in syncs[-2:]]
     assert changes == [(old_email, "unsubscribed"), ("moved@example.org", "subscribed")]
+
+
+def test_cancel_at_period_end_releases_a_schedule_first(db_session, paying):
+    """Stripe refuses `cancel_at_period_end` on a subscription a schedule manages ("updating any
+    cancelation behavior directly is not allowed", https://github.com/laravel/cashier-stripe/issues/1748);
+    the schedule is released first (https://docs.stripe.com/api/subscription_schedules/release)."""
+    member, sub, stripe = paying
+    current = stripe.retrieve_subscription(sub.stripe_subscription_id)
+    stripe.change_price_at_renewal(current, price_id=current["items"]["data"][0]["price"]["id"], key="staff-test")
+    assert stripe.retrieve_subscription(sub.stripe_subscription_id)["schedule"]
+    cancel_subscription(member.id, sub.stripe_subscription_id, make_staff("admin"), stripe, utcnow(), at_period_end=True)
+    fresh = stripe.retrieve_subscription(sub.stripe_subscription_id)
+    assert fresh["cancel_at_period_end"] is True and fresh["schedule"] is None and sub.cancel_at_period_end

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
+from schemathesis.checks import positive_data_acceptance
 
 from service.db import utcnow
 from service.domain.billing.sync import Cause, sync_subscription
@@ -28,13 +29,16 @@ def test_every_operation_keeps_its_contract(app, db_session, api_token, reader, 
     headers = api_token("admin", "write")
     schema = schemathesis.openapi.from_wsgi("/api/openapi.json", app)
     operations = [result.ok() for result in schema.get_all_operations()]
-    assert len(operations) == 10
+    assert len(operations) == 21
     for operation in operations:
 
         @given(case=operation.as_strategy())
         @settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck), database=None)
         def keeps_contract(case):
-            case.call_and_validate(headers=headers)
+            # Whether a URL may receive webhooks depends on DNS and WEBHOOK_ALLOW_PRIVATE_URLS, which no schema
+            # can say: a schema-valid URL is rightly refused there, with a 422 naming the reason.
+            refusable = case.operation.path == "/api/v1/webhook-endpoints" and case.method == "POST"
+            case.call_and_validate(headers=headers, excluded_checks=[positive_data_acceptance] if refusable else [])
 
         keeps_contract()
 

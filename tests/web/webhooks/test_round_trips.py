@@ -28,8 +28,9 @@ UPDATE_INLINE = 6
 # The same in the worker's batch, where the claim is shared by the batch and the event's row is held already.
 UPDATE_IN_BATCH = 5
 # The first event of a checkout: the subscription, the status change and its timeline row, the members'
-# digest (list, subscription, consent record, sync row) and the welcome email.
-ACTIVATION = 18
+# digest (list, subscription, consent record, sync row), the welcome email, and the outgoing webhooks'
+# endpoints (read once for the transaction's events).
+ACTIVATION = 19
 IGNORED = 2  # an event type we do not act on: stored, and marked ignored
 
 
