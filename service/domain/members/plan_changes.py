@@ -153,7 +153,8 @@ def _declined(member: Member) -> ChangeDeclined:
 
 def switch_to_yearly(member: Member, gateway: StripeGateway, now: datetime, *, why: str = "account page") -> Change:
     """Monthly to yearly now: Stripe credits the unused month and invoices the year at once (a new
-    interval resets the billing cycle, https://docs.stripe.com/billing/subscriptions/billing-cycle#changing)."""
+    interval resets the billing cycle, https://docs.stripe.com/billing/subscriptions/billing-cycle#changing).
+    Raises ChangeDeclined when the card does not pay that invoice: Stripe then changes nothing."""
     locked, found = _locked_choices(member)
     sub, plan = found.subscription, found.yearly
     if plan is None:
