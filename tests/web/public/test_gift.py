@@ -287,3 +287,9 @@ def test_a_gift_refunded_in_stripe_is_cancelled_and_its_link_stops_working(clien
     assert client.get(link).status_code == 404
     # Revoking it in the console now refunds nothing more.
     assert not gifts.revoke(gift, gateway, utcnow())
+
+
+def test_the_first_field_to_fix_takes_the_focus_and_names_its_error(client):
+    page = buy(client, recipient_name="", deliver_on="someday").get_data(as_text=True)
+    assert re.search(r'<input id="recipient_name"[^>]*aria-invalid="true"[^>]*aria-describedby="recipient_name-error"[^>]*autofocus', page)
+    assert not re.search(r'<input id="deliver_on"[^>]*autofocus', page)  # only the first

@@ -307,3 +307,9 @@ def test_a_second_gift_while_a_term_runs_extends_it(client, db_session, sandbox,
     give_and_pay(client, sandbox, tap, email="again@example.org", amount_choice="2500")
     assert giver.term_until.date() >= (first_end + timedelta(days=150)).date()
     assert len(contributions_of(db_session, giver)) == 2
+
+
+def test_the_first_field_to_fix_takes_the_focus_and_names_its_error(client):
+    page = give(client, name="", email="not-an-address").get_data(as_text=True)
+    assert re.search(r'<input id="name"[^>]*aria-invalid="true"[^>]*aria-describedby="name-error"[^>]*autofocus', page)
+    assert not re.search(r'<input id="email"[^>]*autofocus', page)  # only the first
