@@ -17,19 +17,19 @@ CHECKOUT = re.compile(r".*/_sandbox/checkout/cs_.*")
 
 def test_joining_in_french_with_an_amount_typed_the_french_way(browse, live):
     page = browse(locale="fr-FR")  # Chromium then sends Accept-Language: fr-FR,fr
-    page.goto(live.url + "/")
+    page.goto(live.url + "/")  # a browser in France sees euros, when CURRENCIES offers them (the live service's do)
     expect(page.locator("html")).to_have_attribute("lang", "fr")
     expect(page.get_by_role("heading", level=1)).to_have_text("Pour une information locale gratuite pour tous")
     assert accessibility_problems(page) == []
     page.get_by_role("radio", name=re.compile("Montant libre")).check()
-    page.get_by_label("Votre montant mensuel, en dollars américains").fill("7,50")
+    page.get_by_label("Votre montant mensuel, en euros").fill("7,50")
     page.get_by_label("Votre nom").fill("Françoise Dupont")
     page.get_by_label("Adresse e-mail").fill("francoise@example.org")
     page.get_by_role("button", name="Continuer vers le paiement").click()
     page.wait_for_url(CHECKOUT)
 
     session = live.checkout_session(page.url)
-    assert session["locale"] == "fr" and session["amount_total"] == 750 and session["currency"] == "usd"
+    assert session["locale"] == "fr" and session["amount_total"] == 750 and session["currency"] == "eur"
     pay_on_checkout(page, PAYING_CARD)
     page.wait_for_url(re.compile(r".*/join/success\?session_id=cs_.*"))
     expect(page.get_by_role("heading", level=1)).to_have_text("Bienvenue, et merci\u00a0!", timeout=20_000)

@@ -42,11 +42,17 @@ def test_gifts_page_by_cursor(client, headers, db_session):
     assert [g["id"] for g in rest["data"]] == [made[0].id] and rest["next_cursor"] is None
 
 
-@pytest.mark.parametrize("query", ["status=lost", "limit=0", "limit=101", "cursor=abc", "cursor=9999999999", "colour=red"])
+@pytest.mark.parametrize("query", ["status=lost", "limit=0", "limit=101", "cursor=abc", "colour=red"])
 def test_a_bad_query_is_a_400_that_names_the_parameter(client, headers, query):
     answer = client.get(f"/api/v1/gifts?{query}", headers=headers)
     assert answer.status_code == 400
     assert query.split("=")[0] in answer.get_json()["error"]["message"]
+
+
+def test_a_cursor_past_every_id_lists_from_the_newest(client, headers, db_session):
+    newest = make_gift(make_member())
+    answer = client.get("/api/v1/gifts?cursor=9999999999", headers=headers)
+    assert answer.status_code == 200 and [g["id"] for g in answer.get_json()["data"]] == [newest.id]
 
 
 def test_gifts_need_a_token(client):
