@@ -306,15 +306,38 @@ def _outbox(env: _Env) -> dict[str, Any]:
     }
 
 
-def _integrations(env: _Env) -> dict[str, Any]:
-    """Outgoing webhooks to the newsroom's other systems (DESIGN.md "Outgoing webhooks")."""
+def _integrations(env: _Env, production: bool) -> dict[str, Any]:
+    """Outgoing webhooks to the newsroom's other systems (DESIGN.md "Outgoing webhooks"), and
+    where staff alerts go (DESIGN.md "Insight and retention")."""
+    hour = env.int("ALERT_DAILY_HOUR", 7)
+    if hour > 23:
+        raise ConfigError(f"ALERT_DAILY_HOUR must be an hour of the day (UTC) from 0 to 23, got {hour}")
     return {
         # Endpoints on loopback, private or link-local addresses are refused (checked at registration
         # and again at each delivery) unless this is true: development, tests, an internal network.
         "WEBHOOK_ALLOW_PRIVATE_URLS": env.bool("WEBHOOK_ALLOW_PRIVATE_URLS", False),
-        # Where staff alerts go (an endpoint disabled after failing for days); empty: every active admin.
+        # Where staff alerts are emailed (the daily summary, failed-payment spikes, dead Stripe events,
+        # an endpoint disabled after failing for days); empty: every active admin.
         "ALERT_EMAIL": env.str("ALERT_EMAIL").strip() or None,
+        # A Slack-compatible incoming webhook that gets the same alerts as `{"text": ...}`, counts only.
+        # Its address is checked like an outgoing webhook's at each delivery (WEBHOOK_ALLOW_PRIVATE_URLS).
+        "ALERT_WEBHOOK_URL": _alert_webhook_url(env.str("ALERT_WEBHOOK_URL").strip(), production),
+        "ALERT_DAILY_HOUR": hour,
+        # A spike: at least this many failed payments in the last hour, and at least three times the
+        # hourly average of the seven days before it.
+        "ALERT_FAILED_PAYMENT_SPIKE": env.int("ALERT_FAILED_PAYMENT_SPIKE", 10, minimum=1),
     }
+
+
+def _alert_webhook_url(url: str, production: bool) -> str | None:
+    """The URL's form only: its addresses are resolved and checked when an alert is sent."""
+    if not url:
+        return None
+    allowed = ("https://",) if production else ("https://", "http://")
+    if not url.lower().startswith(allowed) or len(url) <= len(url.split("//", 1)[0]) + 2:
+        raise ConfigError("ALERT_WEBHOOK_URL must be an https:// URL (a Slack incoming webhook: "
+                          "https://hooks.slack.com/services/...)" + ("" if production else " or, outside production, http://"))
+    return url
 
 
 def _security(env: _Env, production: bool, base_url: str) -> dict[str, Any]:
@@ -451,7 +474,7 @@ def load_config(overrides: Mapping[str, Any] | None = None, environ: Mapping[str
     config.update(_giving(env))
     config.update(_currencies(env))
     config.update(_outbox(env))
-    config.update(_integrations(env))
+    config.update(_integrations(env, production))
     config.update(_retention(env))
     config.update(_security(env, production, base_url))
     config.update(_sign_in(env))

@@ -36,6 +36,7 @@ from service.domain.billing import inbox
 from service.domain.billing import reconcile as reconciling
 from service.domain.giving import gifts
 from service.domain.members.expiry import expire_ended_access, remind_terms_ending
+from service.domain.staff import alerts
 from service.extensions import db
 from service.gateways import payments
 from service.gateways.stripe_gateway import StripeGateway
@@ -332,6 +333,24 @@ def purge_outbox(now: datetime) -> int:
     return purged
 
 
+class StaffAlertsJob:
+    """Queue the staff alerts that are due (domain/staff/alerts.py), in one transaction; at most
+    once a minute per worker, as the spike's figures read an hour of Stripe events."""
+
+    EVERY = timedelta(minutes=1)
+
+    def __init__(self) -> None:
+        self.checked_at: datetime | None = None
+
+    def __call__(self, now: datetime) -> int:
+        if self.checked_at is not None and timedelta(0) <= now - self.checked_at < self.EVERY:
+            return 0
+        self.checked_at = now
+        queued = alerts.check(now)
+        db.session.commit()
+        return queued
+
+
 JOBS: dict[str, Job] = {
     "inbox": InboxJob(),
     "outbox": deliver_due_outbox,
@@ -339,6 +358,7 @@ JOBS: dict[str, Job] = {
     "term_reminders": remind_terms,
     "gifts": deliver_gifts,
     "outbox_retention": purge_outbox,
+    "staff_alerts": StaffAlertsJob(),
 }
 
 
