@@ -54,6 +54,12 @@ def shoot(out: Path) -> list[Path]:
             sign_in_by_email(page, live, "ada@example.org")
             expect(page.locator(".status")).to_contain_text("Member, renews on")
             saved.append(_save(page, out / "account.png"))
+            page.get_by_role("link", name="Cancel membership").click()
+            page.get_by_label("It costs too much").check()
+            page.get_by_label(re.compile("Anything you'd like to tell us")).fill("Money is tight this winter")
+            page.get_by_role("button", name="Continue").click()
+            expect(page.get_by_role("heading", name="Would one of these help?")).to_be_visible()
+            saved.append(_save(page, out / "cancel-offers.png"))
             for lang, name in (("fr", "Françoise Dupont"), ("ar", "ليلى حسن")):
                 page.goto(f"{live.url}/?lang={lang}")
                 page.locator("#name").fill(name)
