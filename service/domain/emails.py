@@ -151,11 +151,12 @@ def queue_gift_delivery(gift: Gift, redeem_url: str, *, dedupe_key: str) -> Outb
     return _queue(email, f"email:gift:{gift.id}", dedupe_key)
 
 
-def queue_term_reminder(member: Member) -> OutboxMessage | None:
-    """A term membership ends soon: the ways to carry on. Once per member and term end."""
+def queue_term_reminder(member: Member, *, gift_from: str | None = None) -> OutboxMessage | None:
+    """A term membership ends soon: the ways to carry on. Once per member and term end. `gift_from`
+    names who gave the membership when it was a gift membership (the email thanks the right person)."""
     assert member.term_until is not None
     return _member_email(member, "term_reminder", lazy_gettext("Your membership ends soon"),
-                         f"term_reminder:{member.id}:{int(member.term_until.timestamp())}")
+                         f"term_reminder:{member.id}:{int(member.term_until.timestamp())}", gift_from=gift_from)
 
 
 def queue_confirmation(email: str, newsletter: Newsletter, *, dedupe_key: str) -> OutboxMessage | None:

@@ -14,7 +14,7 @@ from service.domain.members.terms import terms_ending_soon
 from service.domain.newsletter.lists import MEMBERS_LIST, get_list
 from service.domain.newsletter.subscriptions import follow_access
 from service.extensions import db
-from service.models import ListStatus, ListSubscription, Member, MemberStatus, Subscription
+from service.models import Gift, GiftRedemption, ListStatus, ListSubscription, Member, MemberStatus, Subscription
 
 
 def expire_ended_access(now: datetime, *, batch: int = 200) -> int:
@@ -42,11 +42,17 @@ def expire_ended_access(now: datetime, *, batch: int = 200) -> int:
     return changed
 
 
+def gift_giver(member: Member) -> str | None:
+    """Who gave the member their running term, when it was a gift membership they redeemed."""
+    return db.session.scalar(select(Gift.purchaser_name).where(
+        Gift.recipient_id == member.id, Gift.redeemed_as == GiftRedemption.TERM).order_by(Gift.redeemed_at.desc()).limit(1))
+
+
 def remind_terms_ending(now: datetime, *, batch: int = 200) -> int:
     """Email members whose term membership ends soon the ways to carry on; once per term end."""
     members = terms_ending_soon(now, batch=batch)
     for member in members:
-        emails.queue_term_reminder(member)
+        emails.queue_term_reminder(member, gift_from=gift_giver(member))
         member.term_reminded_at = now
     db.session.flush()
     return len(members)

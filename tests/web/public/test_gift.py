@@ -23,6 +23,7 @@ from sqlalchemy import select
 from service.db import utcnow
 from service.domain.giving import gifts
 from service.domain.members.access import access_source, has_access
+from service.domain.members.expiry import expire_ended_access, remind_terms_ending
 from service.domain.members.terms import add_months
 from service.domain.newsletter.lists import MEMBERS_LIST, find_subscription, get_list
 from service.models import (
@@ -293,3 +294,16 @@ def test_the_first_field_to_fix_takes_the_focus_and_names_its_error(client):
     page = buy(client, recipient_name="", deliver_on="someday").get_data(as_text=True)
     assert re.search(r'<input id="recipient_name"[^>]*aria-invalid="true"[^>]*aria-describedby="recipient_name-error"[^>]*autofocus', page)
     assert not re.search(r'<input id="deliver_on"[^>]*autofocus', page)  # only the first
+
+
+def test_before_a_gift_membership_ends_the_recipient_is_invited_to_continue_and_then_lapses(client, db_session, sandbox, tap):
+    buy_and_pay(client, sandbox, tap, recipient_email="ending@example.org", months="3")
+    link = redeem_link("ending@example.org")
+    client.post(link, data={"csrf_token": csrf(client, link)})
+    recipient = member("ending@example.org")
+    assert remind_terms_ending(recipient.term_until - timedelta(days=13)) == 1
+    [reminder] = [e for e in emails_to("ending@example.org") if e["subject"] == "Your membership ends soon"]
+    assert "Your membership, a gift from Grace Giver, ends on" in reminder["text"]
+    assert "/?plan=monthly-5" in reminder["text"] and "/?plan=yearly-50" in reminder["text"]
+    expire_ended_access(recipient.term_until + timedelta(minutes=1))
+    assert recipient.status is MemberStatus.LAPSED
