@@ -290,6 +290,15 @@ class StripeGateway:
                 customer_id, {"amount": -amount, "currency": currency, "description": description,
                               "metadata": metadata or {}}, self._opts(idempotency_key("credit", key))))
 
+    def find_balance_credit(self, customer_id: str, *, metadata_key: str, value: str) -> Obj | None:
+        """The customer's balance transaction whose metadata has `metadata_key` = `value`, newest first; None if none."""
+        with _translated():
+            for txn in self._v1.customers.balance_transactions.list(customer_id, {"limit": 100}).auto_paging_iter():
+                found = _plain(txn)
+                if (found.get("metadata") or {}).get(metadata_key) == value:
+                    return found
+        return None
+
     def debit_balance(self, customer_id: str, *, amount: int, currency: str, description: str, key: str) -> Obj:
         """Take back `amount` of credit from the customer's balance (a positive balance transaction). Once per `key`."""
         if amount <= 0:

@@ -275,9 +275,13 @@ def _credit(gift: Gift, member: Member, subscription: Subscription, gateway: Str
     amount = convert(gift.amount, gift.currency, currency)
     if amount is None:  # no rate between the two currencies: the gift's months at the member's own price
         amount = gift.months * month_rate(subscription)
-    txn = gateway.credit_balance(member.stripe_customer_id or "", amount=amount, currency=currency,
-                                 description=f"Gift membership: {gift.months} months from {gift.purchaser_name}",
-                                 key=f"gift-{gift.id}", metadata={"gift_id": str(gift.id)})
+    customer = member.stripe_customer_id or ""
+    # A credit made by an earlier try whose transaction did not commit is found, not made again (its
+    # idempotency key alone would only protect a retry within Stripe's 24 hours).
+    txn = gateway.find_balance_credit(customer, metadata_key="gift_id", value=str(gift.id)) or gateway.credit_balance(
+        customer, amount=amount, currency=currency, description=f"Gift membership: {gift.months} months from {gift.purchaser_name}",
+        key=f"gift-{gift.id}", metadata={"gift_id": str(gift.id)})
+    amount = -int(txn.get("amount") or -amount)
     gift.redeemed_as, gift.credited_amount, gift.credited_currency = GiftRedemption.CREDIT, amount, currency
     gift.stripe_credit_id = txn.get("id")
     db.session.add(MemberActivity(member_id=member.id, kind=ActivityKind.BILLING_SYNCED, created_at=now,

@@ -307,3 +307,19 @@ def test_before_a_gift_membership_ends_the_recipient_is_invited_to_continue_and_
     assert "/?plan=monthly-5" in reminder["text"] and "/?plan=yearly-50" in reminder["text"]
     expire_ended_access(recipient.term_until + timedelta(minutes=1))
     assert recipient.status is MemberStatus.LAPSED
+
+
+def test_a_credit_made_by_an_earlier_try_that_did_not_commit_is_found_not_made_again(client, db_session, sandbox, tap, gateway):
+    """Stripe keeps an idempotency key for 24 hours (https://docs.stripe.com/api/idempotent_requests);
+    a redemption retried later finds the earlier credit by its gift_id metadata instead."""
+    payer = join_and_pay(client, sandbox, "retried@example.org")
+    deliver_all(client, tap.new())
+    client.post("/signout", data={"csrf_token": csrf(client)})
+    buy_and_pay(client, sandbox, tap, recipient_email="retried@example.org", months="3")
+    gift = the_gift(db_session, "retried@example.org")
+    earlier = gateway.credit_balance(payer.stripe_customer_id, amount=1500, currency="usd", description="an earlier try",
+                                     key="a-key-long-expired", metadata={"gift_id": str(gift.id)})
+    link = redeem_link("retried@example.org")
+    assert client.post(link, data={"csrf_token": csrf(client, link)}).status_code == 200
+    assert gateway.retrieve_customer(payer.stripe_customer_id)["balance"] == -1500
+    assert (gift.stripe_credit_id, gift.credited_amount) == (earlier["id"], 1500)
