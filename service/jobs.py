@@ -35,6 +35,7 @@ from service.domain import outbox
 from service.domain.billing import inbox
 from service.domain.billing import reconcile as reconciling
 from service.domain.giving import gifts
+from service.domain.integrations import webhooks
 from service.domain.members.expiry import expire_ended_access, remind_terms_ending
 from service.domain.staff import alerts
 from service.extensions import db
@@ -328,7 +329,9 @@ def deliver_gifts(now: datetime) -> int:
 
 
 def purge_outbox(now: datetime) -> int:
-    purged = outbox.purge_delivered(now)
+    """Delivered outbox messages past OUTBOX_RETENTION_DAYS, and outgoing-webhook events (with their
+    delivery logs) past 30 days."""
+    purged = outbox.purge_delivered(now) + webhooks.purge_old_events(now)
     db.session.commit()
     return purged
 

@@ -31,7 +31,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app, render_template
-from sqlalchemy import Text, cast, func, or_, select
+from sqlalchemy import Text, cast, delete, func, or_, select
 
 from service.db import Base, utcnow
 from service.domain.emails import EMAIL_TOPIC
@@ -265,6 +265,23 @@ def alert_recipients() -> list[str]:
 
 
 # --- erasure ---------------------------------------------------------------------------------
+
+
+# Events and their delivery logs are kept 30 days for the console's log and replays, as Stripe
+# keeps its own events retrievable for 30 days (https://docs.stripe.com/api/events).
+EVENT_RETENTION = timedelta(days=30)
+
+
+def purge_old_events(now: datetime, batch: int = 1000) -> int:
+    """Delete events older than EVENT_RETENTION (their delivery log goes with them), oldest first,
+    a batch at a time. A delivery still queued for one finds it gone and sends nothing."""
+    ids = (select(WebhookEvent.id).where(WebhookEvent.created_at < now - EVENT_RETENTION)
+           .order_by(WebhookEvent.created_at).limit(batch))
+    found = list(db.session.scalars(ids))
+    if found:
+        db.session.execute(delete(WebhookDelivery).where(WebhookDelivery.event_id.in_(found)))
+        db.session.execute(delete(WebhookEvent).where(WebhookEvent.id.in_(found)))
+    return len(found)
 
 
 def forget_member(member: Member) -> int:

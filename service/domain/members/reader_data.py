@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import or_, select
@@ -11,11 +11,13 @@ from service.domain.newsletter import subscriptions as newsletters
 from service.domain.newsletter.lists import find_subscription
 from service.extensions import db
 from service.models import (
+    Cancellation,
     CheckoutAttempt,
     ConsentRecord,
     ConsentSource,
     Contribution,
     EmailChange,
+    Gift,
     Invoice,
     ListStatus,
     Member,
@@ -74,7 +76,7 @@ def _row(obj: Any, *skip: str) -> dict[str, Any]:
         if column.key in skip:
             continue
         value = getattr(obj, column.key)
-        out[column.key] = _iso(value) if isinstance(value, datetime) else (
+        out[column.key] = _iso(value) if isinstance(value, datetime) else value.isoformat() if isinstance(value, date) else (
             str(value) if hasattr(value, "value") else value)
     return out
 
@@ -102,4 +104,10 @@ def export(member: Member, now: datetime) -> dict[str, Any]:
         "consent_records": [_row(c) for c in consent],
         "checkout_attempts": [_row(a) for a in by_member(CheckoutAttempt)],
         "signin_tokens": [_row(t, "code_hash") for t in by_member(SigninToken)],
+        "cancellations": [_row(c) for c in by_member(Cancellation)],
+        # Gift memberships they bought, and ones given to them; never a link's secret.
+        "gifts_given": [_row(g, "token_nonce") for g in db.session.scalars(
+            select(Gift).where(Gift.purchaser_id == member.id).order_by(Gift.id))],
+        "gifts_received": [_row(g, "token_nonce") for g in db.session.scalars(
+            select(Gift).where(or_(Gift.recipient_id == member.id, Gift.recipient_email == member.email)).order_by(Gift.id))],
     }

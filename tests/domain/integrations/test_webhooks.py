@@ -294,3 +294,27 @@ def test_edits_carry_what_was_there_before(db_session, app, endpoint, receiver):
     assert renamed["data"]["previous"] == {"name": "Before"} and renamed["data"]["member"]["name"] == "After"
     assert moved["data"]["previous"] == {"email": "before@example.org"}
     assert moved["data"]["member"]["email"] == "after@example.org"
+
+
+def test_erasure_leaves_events_naming_a_longer_address_alone(db_session, endpoint):
+    endpoint("*")
+    now = utcnow()
+    new_member("aa@example.org", "Someone Else", now, source="join form")
+    leaving = new_member("a@example.org", "Leaving", now, source="join form")
+    webhooks.forget_member(leaving)
+    kept = [b for b in db_session.scalars(select(WebhookEvent.body)) if "aa@example.org" in b]
+    assert len(kept) == 1
+
+
+def test_events_and_their_log_go_after_thirty_days_and_a_queued_delivery_then_sends_nothing(db_session, endpoint, receiver):
+    hook = endpoint("*")
+    now = utcnow()
+    new_member("old@example.org", "Old News", now, source="join form")
+    assert deliver(hook, now) == 1 and len(log(hook)) == 1
+    new_member("queued@example.org", "Still Queued", now, source="join form")
+    assert webhooks.purge_old_events(now + timedelta(days=29)) == 0
+    assert webhooks.purge_old_events(now + timedelta(days=31)) == 2
+    assert log(hook) == [] and db_session.scalar(select(func.count(WebhookEvent.id))) == 0
+    before = len(receiver.received)
+    assert deliver(hook, now + timedelta(days=31)) == 1  # handled: the event is gone, nothing sent
+    assert len(receiver.received) == before

@@ -323,3 +323,16 @@ def test_a_credit_made_by_an_earlier_try_that_did_not_commit_is_found_not_made_a
     assert client.post(link, data={"csrf_token": csrf(client, link)}).status_code == 200
     assert gateway.retrieve_customer(payer.stripe_customer_id)["balance"] == -1500
     assert (gift.stripe_credit_id, gift.credited_amount) == (earlier["id"], 1500)
+
+
+def test_both_sides_of_a_gift_find_it_in_their_data_download_without_the_links_secret(client, db_session, sandbox, tap):
+    buy_and_pay(client, sandbox, tap, recipient_email="exported@example.org", months="6")
+    gift = the_gift(db_session, "exported@example.org")
+    link = redeem_link("exported@example.org")
+    client.post(link, data={"csrf_token": csrf(client, link)})  # signs the new member in
+    mine = json.loads(client.get("/account/data").data)
+    assert [(g["id"], g["months"], g["deliver_on"]) for g in mine["gifts_received"]] == [(gift.id, 6, gift.deliver_on.isoformat())]
+    assert "token_nonce" not in json.dumps(mine) and gift.token_nonce not in json.dumps(mine)
+    sign_in_as(client, member("grace@example.org"))
+    theirs = json.loads(client.get("/account/data").data)
+    assert gift.id in [g["id"] for g in theirs["gifts_given"]]
