@@ -55,10 +55,21 @@ class Answer:
         return self.status is not None and 200 <= self.status < 300
 
 
+NAT64 = ipaddress.IPv6Network("64:ff9b::/96")  # RFC 6052's well-known prefix
+
+
 def is_public(address: Address) -> bool:
     """A global unicast address: what the internet can reach, and nothing of ours."""
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
+    if isinstance(address, ipaddress.IPv6Address):
+        # IPv6 forms that carry an IPv4 address (mapped, 6to4, Teredo, NAT64) reach that address:
+        # each carried one must be public too.
+        carried = [a for a in (address.ipv4_mapped, address.sixtofour, *(address.teredo or ())) if a is not None]
+        if address in NAT64:
+            carried.append(ipaddress.IPv4Address(int(address) & 0xFFFFFFFF))
+        if address.ipv4_mapped is not None:
+            return is_public(address.ipv4_mapped)
+        if carried and not all(is_public(a) for a in carried):
+            return False
     return address.is_global and not (address.is_multicast or address.is_reserved or address.is_loopback
                                        or address.is_link_local or address.is_private or address.is_unspecified)
 

@@ -27,6 +27,8 @@ def receiver() -> Iterator[Receiver]:
     "http://127.0.0.1:8080/hook", "http://localhost/hook", "http://10.1.2.3/", "http://172.16.5.4/",
     "http://192.168.0.10/", "http://169.254.169.254/latest/meta-data/", "http://100.64.0.1/", "http://0.0.0.0/",
     "http://224.0.0.1/", "http://[::1]/", "http://[::ffff:127.0.0.1]/", "http://[fe80::1]/", "http://[fd00::1]/",
+    # IPv6 addresses that carry a private IPv4 one: 6to4 (169.254.169.254), Teredo (client 10.0.0.1), NAT64.
+    "http://[2002:a9fe:a9fe::1]/", "http://[2001:0:4136:e378:8000:63bf:f5ff:fffe]/", "http://[64:ff9b::a9fe:a9fe]/",
 ])
 def test_non_public_addresses_are_refused(url):
     with pytest.raises(UnsafeUrl, match="not a public address"):
