@@ -11,6 +11,7 @@ from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, post_lo
 from service.domain.integrations import webhooks
 from service.i18n import N_
 from service.models import Gift, GiftStatus, normalize_email
+from service.schemas import cursor_field, cursor_value
 from service.schemas.join import EMAIL_MESSAGES, _Form
 
 MESSAGE_MAX = 1000
@@ -126,13 +127,12 @@ class GiftQuery(Schema):
 
     status = fields.String(load_default=None, validate=validate.OneOf([s.value for s in GiftStatus]))
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=100))
-    cursor = fields.String(load_default=None, validate=validate.Regexp(r"^[0-9]{1,10}$", error="Use the next_cursor of a previous page."))
+    cursor = cursor_field()
 
     @post_load
     def _typed(self, data: dict[str, Any], **_kw: Any) -> dict[str, Any]:
         return {"status": GiftStatus(data["status"]) if data["status"] else None, "limit": data["limit"],
-                # Ids are 32-bit: a larger cursor is past every gift, so the list starts from the newest.
-                "cursor": min(int(data["cursor"]), 2**31 - 1) if data["cursor"] else None}
+                "cursor": cursor_value(data)}
 
 
 class RescheduleForm(Schema):

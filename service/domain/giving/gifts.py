@@ -23,7 +23,6 @@ import logging
 import secrets
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from decimal import ROUND_HALF_EVEN, Decimal
 
 from flask import current_app
 from itsdangerous import BadSignature, URLSafeTimedSerializer
@@ -34,6 +33,7 @@ from service.domain.billing.join import REUSE_WITHIN, new_member, open_attempt
 from service.domain.billing.sync import Cause, settle_status, ts
 from service.domain.giving.amounts import gift_prices
 from service.domain.giving.attribution import to_metadata
+from service.domain.insight import fx
 from service.domain.integrations import webhooks
 from service.domain.members.access import live_subscriptions
 from service.domain.members.status import find_by_email, lock_member
@@ -54,7 +54,6 @@ from service.models import (
     MemberActivity,
     Subscription,
 )
-from service.money import minor_units, to_decimal
 
 logger = logging.getLogger(__name__)
 TOKEN_SALT = "gift-redeem"
@@ -291,16 +290,15 @@ def _credit(gift: Gift, member: Member, subscription: Subscription, gateway: Str
 
 
 def convert(amount: int, source: str, target: str) -> int | None:
-    """`amount` of `source` in `target` at FX_RATES (each rate: one unit in REPORTING_CURRENCY),
-    rounded to the minor unit; None without a rate for either."""
+    """`amount` of `source` in `target` through the reporting currency at FX_RATES, rounded to the
+    minor unit; None without a rate for either."""
     if source == target:
         return amount
-    config = current_app.config
-    rates = {**config["FX_RATES"], config["REPORTING_CURRENCY"]: Decimal(1)}
-    if source not in rates or target not in rates:
+    rates = fx.Rates.configured()
+    (to_reporting, _), (from_reporting, _) = rates.fallback(source), rates.fallback(target)
+    if to_reporting is None or from_reporting is None:
         return None
-    value = to_decimal(amount, source) * rates[source] / rates[target]
-    return int(value.scaleb(minor_units(target)).quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
+    return fx.convert(amount, source, to_reporting / from_reporting, target)
 
 
 def month_rate(sub: Subscription) -> int:

@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from service.domain.giving.amounts import gross_up, term_months
+from service.domain.giving.gifts import convert
 
 
 @given(amount=st.integers(min_value=1, max_value=10_000_000),
@@ -38,3 +39,13 @@ def test_a_configured_month_price_wins_over_the_monthly_plan(app, db_session):
         assert term_months(2500) == 2
     finally:
         app.config["ONE_TIME_MONTH_PRICE"] = None
+
+
+def test_a_gift_credit_in_another_currency_converts_through_the_reporting_currency(app, monkeypatch):
+    monkeypatch.setitem(app.config, "REPORTING_CURRENCY", "usd")
+    monkeypatch.setitem(app.config, "FX_RATES", {"eur": Decimal("1.08"), "chf": Decimal("1.13")})
+    with app.app_context():
+        assert convert(1500, "eur", "usd") == 1620  # 15.00 x 1.08
+        assert convert(1500, "eur", "chf") == 1434  # 15.00 x 1.08 / 1.13 = 14.336...
+        assert convert(1500, "eur", "eur") == 1500
+        assert convert(1500, "eur", "gbp") is None  # no rate: the caller credits the months instead
