@@ -31,6 +31,7 @@ from service.models.subscriptions import (
     InvoiceStatus,
     IssueKind,
     Plan,
+    RevenueKind,
     Subscription,
     SubscriptionStatus,
 )
@@ -52,6 +53,7 @@ __all__ = [
     "CancelReason",
     "Cancellation",
     "RetentionOffer",
+    "RevenueKind",
     "CheckoutAttempt",
     "ConsentAction",
     "ConsentRecord",

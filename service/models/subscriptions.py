@@ -139,6 +139,19 @@ class Subscription(Base):
 # Invoices whose first payment attempt failed (the insight's failed-payment recovery).
 FIRST_ATTEMPT_FAILED_SQL = ("(status = 'paid' AND attempt_count >= 2) OR "
                             "(status IN ('open', 'uncollectible', 'void') AND attempt_count >= 1)")
+# Paid subscription invoices that start, raise, lower or end a member's recurring revenue.
+REVENUE_MOVES_SQL = "revenue_change <> 0"
+REVENUE_ENDS_SQL = "revenue_churns"
+
+
+class RevenueKind(enum.StrEnum):
+    """What a paid subscription invoice does to its member's monthly recurring revenue."""
+
+    NEW = "new"  # the member's first paid subscription invoice
+    REACTIVATED = "reactivated"  # after a gap, or in another currency after paying in one
+    EXPANSION = "expansion"
+    CONTRACTION = "contraction"
+    SAME = "same"
 
 
 class Invoice(Base):
@@ -146,6 +159,10 @@ class Invoice(Base):
     __table_args__ = (
         Index("ix_invoices_first_attempt_failed", "stripe_created_at",
               postgresql_where=text(FIRST_ATTEMPT_FAILED_SQL), sqlite_where=text(FIRST_ATTEMPT_FAILED_SQL)),
+        Index("ix_invoices_revenue_moves", "revenue_start", "currency", "revenue_kind", "revenue_change",
+              postgresql_where=text(REVENUE_MOVES_SQL), sqlite_where=text(REVENUE_MOVES_SQL)),
+        Index("ix_invoices_revenue_ends", "revenue_end", "currency", "revenue_monthly",
+              postgresql_where=text(REVENUE_ENDS_SQL), sqlite_where=text(REVENUE_ENDS_SQL)),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -162,6 +179,16 @@ class Invoice(Base):
     stripe_created_at: Mapped[datetime]
     paid_at: Mapped[datetime | None]
     synced_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Recurring revenue (domain/billing/revenue.py), set on paid subscription invoices only: the
+    # months it covers [revenue_start, revenue_end) as month numbers, its amount per month, and,
+    # against the member's invoice before it, its kind and the change it makes (signed); whether
+    # the coverage ends at revenue_end with nothing after it (churn in that month).
+    revenue_start: Mapped[int | None]
+    revenue_end: Mapped[int | None]
+    revenue_monthly: Mapped[int | None]
+    revenue_kind: Mapped[RevenueKind | None] = mapped_column(str_enum(RevenueKind, "revenue_kind"))
+    revenue_change: Mapped[int | None]
+    revenue_churns: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
 
 
 class IssueKind(enum.StrEnum):

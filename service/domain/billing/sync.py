@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import or_, select
 
 from service.domain import emails
+from service.domain.billing import revenue
 from service.domain.giving.attribution import from_metadata
 from service.domain.members.access import LIVE
 from service.domain.members.status import locked_where, refresh_status
@@ -204,6 +205,8 @@ def sync_invoice(member: Member, invoice: Obj, now: datetime) -> Invoice:
     row.paid_at = ts((invoice.get("status_transitions") or {}).get("paid_at"))
     row.synced_at = now
     db.session.flush()
+    if row.status is InvoiceStatus.PAID and row.amount_paid > 0 and row.subscription_id is not None:
+        revenue.record(member.id)
     return row
 
 

@@ -4,18 +4,11 @@ Revenue is what contributions brought, net of refunds and lost disputes, in the 
 and converted as `fx.py` says (Stripe's applied rate, else FX_RATES). The query groups by
 currency and Stripe's rate, so each distinct rate is converted exactly, in Python, once.
 
-Recurring-revenue movements come from paid subscription invoices. An invoice is created at the
-start of the period it pays for, so it covers its month and, for longer intervals, the months
-after it (a yearly invoice of March covers March to February). A member's monthly recurring
-revenue (MRR) in a month is the monthly amount of the invoice covering it (an amount billed
-every 3 months counts a third; weekly and daily amounts as `dashboard.monthly_amount` normalises
-them, rounded to the minor unit). Month by month, per member and currency:
-
-    new          MRR this month, none last month, and no paid subscription invoice ever before
-    reactivated  MRR this month, none last month, but paid before
-    expansion    more than last month (the increase)
-    contraction  less than last month (the decrease)
-    churned      MRR last month, none this month (last month's amount)
+Recurring-revenue movements come from paid subscription invoices, each counted once when it is
+synced (domain/billing/revenue.py says how): month by month, per currency, the revenue that is
+new (a member's first), reactivated (back after a gap), expansion and contraction (a member's
+amount raised or lowered), and churned (coverage that ended, at its last amount). A month's
+recurring revenue is every change up to it.
 
 Only complete months are reported (the current one is still being invoiced). Movements stay
 per currency; their converted totals use FX_RATES (a projection: no payment priced them).
@@ -25,30 +18,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import (
-    CTE,
-    BigInteger,
-    ColumnElement,
-    Subquery,
-    and_,
-    case,
-    cast,
-    exists,
-    func,
-    literal,
-    or_,
-    select,
-    union_all,
-)
+from sqlalchemy import ColumnElement, and_, case, func, literal, select, text
 
 from service.domain.insight.contributions import _net
 from service.domain.insight.fx import Converted, Rates, RateSource
-from service.domain.insight.periods import key_of, month_number, number_of, start_of
+from service.domain.insight.periods import key_of, number_of
 from service.extensions import db
-from service.models import Contribution, Interval, Invoice, InvoiceStatus, Subscription
+from service.models import Contribution, Invoice
+from service.models.subscriptions import REVENUE_ENDS_SQL, REVENUE_MOVES_SQL
 
 MOVEMENT_MONTHS = 12
-LONGEST_SPAN = 12  # months a yearly invoice covers: how far back the first month's coverage may start
 KINDS = ("new", "reactivated", "expansion", "contraction", "churned")
 
 
@@ -112,81 +91,38 @@ class MonthMovements:
         return self.new + self.reactivated + self.expansion - self.contraction - self.churned
 
 
-def _span() -> ColumnElement[int]:
-    """Months one invoice covers: its interval in months (weekly and daily: their own month)."""
-    return case((Subscription.interval == Interval.MONTH, Subscription.interval_count),
-                (Subscription.interval == Interval.YEAR, Subscription.interval_count * 12), else_=1)
-
-
-def _monthly() -> ColumnElement[int]:
-    """The invoice's amount per month, rounded half up, in whole-number SQL (no floats)."""
-    num = case((Subscription.interval.in_([Interval.DAY, Interval.WEEK]), 36525), else_=1)
-    den = Subscription.interval_count * case((Subscription.interval == Interval.DAY, 1200),
-                                             (Subscription.interval == Interval.WEEK, 8400),
-                                             (Subscription.interval == Interval.YEAR, 12), else_=1)
-    return (cast(Invoice.amount_paid, BigInteger) * num * 2 + den) // (den * 2)  # // is integer division in SQL
-
-
-def _intervals(first: int, last: int) -> Subquery:
-    """Each paid subscription invoice that covers a month from `first` to `last`, as the months it
-    covers [start_n, end_n) and its monthly amount (created at most LONGEST_SPAN months before)."""
-    start_n = month_number(Invoice.stripe_created_at)
-    end_n = start_n + _span()
-    return (select(Invoice.id, Invoice.member_id, Invoice.currency, start_n.label("start_n"), end_n.label("end_n"),
-                   _monthly().label("mrr"))
-            .join(Subscription, Subscription.id == Invoice.subscription_id)
-            .where(Invoice.status == InvoiceStatus.PAID, Invoice.amount_paid > 0,
-                   Invoice.stripe_created_at >= start_of(first - LONGEST_SPAN + 1),
-                   Invoice.stripe_created_at < start_of(last + 1), end_n > first)).subquery("paid")
-
-
-def _movement_rows(first: int, last: int) -> CTE:
-    """(month number, currency, kind, amount), one row per change, summed by the caller.
-
-    One pass over a member's invoices in order (one sort, one window): an invoice that starts after
-    the one before it ended is new (or reactivated); one that continues it changes the amount
-    (expansion, contraction); coverage with no invoice after it is churn in its first month
-    uncovered. No row per member and month is ever made."""
-    paid = _intervals(first - 1, last)
-    member, order = (paid.c.member_id, paid.c.currency), (paid.c.start_n, paid.c.end_n, paid.c.id)
-    series = select(paid, *(fn(col).over(partition_by=member, order_by=order).label(name) for fn, col, name in (
-        (func.lag, paid.c.mrr, "prev_mrr"), (func.lag, paid.c.end_n, "prev_end"),
-        (func.lead, paid.c.start_n, "next_start")))).cte("series")
-    c = series.c
-    # Invoices that ended before the month ahead of the window are not read: any of them makes a
-    # start after a gap a reactivation.
-    paid_before = exists().where(Invoice.member_id == c.member_id, Invoice.status == InvoiceStatus.PAID,
-                                 Invoice.subscription_id.is_not(None), Invoice.amount_paid > 0,
-                                 Invoice.stripe_created_at < start_of(first - 1))
-    gap = or_(c.prev_end.is_(None), c.start_n > c.prev_end)
-    kind = case((and_(gap, c.prev_end.is_not(None)), "reactivated"), (and_(gap, paid_before), "reactivated"),
-                (gap, "new"), (c.mrr > c.prev_mrr, "expansion"), (c.mrr < c.prev_mrr, "contraction"), else_="same")
-    delta = case((gap, c.mrr), else_=func.abs(c.mrr - c.prev_mrr))
-    started = select(c.start_n.label("n"), c.currency, kind.label("kind"), delta.label("amount")).where(
-        c.start_n >= first, or_(gap, c.mrr != c.prev_mrr))
-    ended = select(c.end_n, c.currency, literal("churned").label("kind"), c.mrr).where(
-        c.end_n >= first, c.end_n <= last, or_(c.next_start.is_(None), c.next_start > c.end_n))
-    # Materialized: each row's kind is worked out once (PostgreSQL would repeat it for the grouping).
-    return union_all(started, ended).cte("moves").prefix_with("MATERIALIZED")
+def _changes(first: int, last: int) -> dict[tuple[int, str, str], int]:
+    """(month number, currency, kind) -> amount for the months from `first` to `last`: the
+    invoices that start, raise or lower a member's revenue in them, and the coverage that ends
+    in them, each read through its partial index (no row per member and month is made)."""
+    started = (select(Invoice.revenue_start, Invoice.currency, Invoice.revenue_kind, func.sum(func.abs(Invoice.revenue_change)))
+               .where(text(REVENUE_MOVES_SQL), Invoice.revenue_start.between(first, last))
+               .group_by(Invoice.revenue_start, Invoice.currency, Invoice.revenue_kind))
+    ended = (select(Invoice.revenue_end, Invoice.currency, literal("churned"), func.sum(Invoice.revenue_monthly))
+             .where(text(REVENUE_ENDS_SQL), Invoice.revenue_end.between(first, last))
+             .group_by(Invoice.revenue_end, Invoice.currency))
+    return {(n, currency, str(kind)): int(amount or 0)
+            for statement in (started, ended) for n, currency, kind, amount in db.session.execute(statement)}
 
 
 def _opening(first: int) -> dict[str, int]:
-    """Recurring revenue per currency in the month before `first`: the invoices covering it."""
-    paid = _intervals(first - 1, first - 1)
-    covering = select(paid.c.member_id, paid.c.currency, func.max(paid.c.mrr).label("mrr")).where(
-        paid.c.start_n <= first - 1).group_by(paid.c.member_id, paid.c.currency).subquery()
-    return {cur: int(total or 0) for cur, total in db.session.execute(
-        select(covering.c.currency, func.sum(covering.c.mrr)).group_by(covering.c.currency))}
+    """Recurring revenue per currency in the month before `first`: every change up to it."""
+    started = (select(Invoice.currency, func.sum(Invoice.revenue_change))
+               .where(text(REVENUE_MOVES_SQL), Invoice.revenue_start < first).group_by(Invoice.currency))
+    ended = (select(Invoice.currency, -func.sum(Invoice.revenue_monthly))
+             .where(text(REVENUE_ENDS_SQL), Invoice.revenue_end < first).group_by(Invoice.currency))
+    opening: dict[str, int] = {}
+    for statement in (started, ended):
+        for currency, amount in db.session.execute(statement):
+            opening[currency] = opening.get(currency, 0) + int(amount or 0)
+    return opening
 
 
 def movements(now: datetime, rates: Rates, *, months: int = MOVEMENT_MONTHS) -> list[MonthMovements]:
     """The last `months` complete months' movements per currency, oldest first."""
     last = number_of(now) - 1
     first = last - months + 1
-    moves = _movement_rows(first, last)
-    rows = db.session.execute(select(moves.c.n, moves.c.currency, moves.c.kind, func.sum(moves.c.amount))
-                              .group_by(moves.c.n, moves.c.currency, moves.c.kind))
-    changes = {(n, currency, kind): int(amount or 0) for n, currency, kind, amount in rows}
+    changes = _changes(first, last)
     opening = _opening(first)
     currencies = sorted({cur for _n, cur, _k in changes} | {cur for cur, total in opening.items() if total})
     found = []

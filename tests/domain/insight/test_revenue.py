@@ -6,9 +6,13 @@ The day is fixed at 2026-07-15: movements cover the twelve complete months 2025-
 from __future__ import annotations
 
 import itertools
+import random
 from datetime import UTC, datetime
 from decimal import Decimal
 
+import pytest
+
+from service.domain.billing.sync import sync_invoice
 from service.domain.insight.fx import Rates, RateSource
 from service.domain.insight.recovery import recovery
 from service.domain.insight.revenue import movements, revenue_by_currency
@@ -27,13 +31,13 @@ def day(y: int, m: int, d: int) -> datetime:
 
 def invoice(member: Member, sub: Subscription | None, created: datetime, amount: int, *,
             status: InvoiceStatus = InvoiceStatus.PAID, attempts: int = 1, currency: str = "usd") -> Invoice:
-    row = Invoice(member_id=member.id, subscription_id=sub.id if sub else None, stripe_invoice_id=f"in_ins{next(_n):06d}",
-                  status=status, amount_due=amount, amount_paid=amount if status is InvoiceStatus.PAID else 0,
-                  currency=currency, attempt_count=attempts, stripe_created_at=created,
-                  paid_at=created if status is InvoiceStatus.PAID else None)
-    db.session.add(row)
-    db.session.flush()
-    return row
+    """Stripe's invoice as the webhook handlers sync it (the recurring revenue is kept as it is written)."""
+    paid = status is InvoiceStatus.PAID
+    parent = {"subscription_details": {"subscription": sub.stripe_subscription_id}} if sub else None
+    return sync_invoice(member, {
+        "id": f"in_ins{next(_n):06d}", "status": status.value, "amount_due": amount, "amount_paid": amount if paid else 0,
+        "currency": currency, "attempt_count": attempts, "created": int(created.timestamp()), "parent": parent,
+        "status_transitions": {"paid_at": int(created.timestamp()) if paid else None}}, created)
 
 
 def subscriber(interval: Interval = Interval.MONTH, currency: str = "usd") -> tuple[Member, Subscription]:
@@ -44,25 +48,34 @@ def subscriber(interval: Interval = Interval.MONTH, currency: str = "usd") -> tu
     return member, sub
 
 
-def test_movements_month_by_month(db_session):
+@pytest.mark.parametrize("order", ["as paid", "reversed", "shuffled"])
+def test_movements_month_by_month(db_session, order):
+    """The same figures however the invoices arrive: a retried payment or a replayed event syncs
+    an older invoice after newer ones, and each member's revenue is re-sequenced."""
+    history = []
     p, p_sub = subscriber()  # $5 Jan-Mar 2026, $10 Apr-May, nothing in June
     for month, amount in ((1, 500), (2, 500), (3, 500), (4, 1000), (5, 1000)):
-        invoice(p, p_sub, day(2026, month, 15), amount)
-    invoice(p, p_sub, day(2026, 6, 15), 1000, status=InvoiceStatus.OPEN, attempts=2)  # unpaid: no revenue
+        history.append((p, p_sub, day(2026, month, 15), amount, {}))
+    history.append((p, p_sub, day(2026, 6, 15), 1000, {"status": InvoiceStatus.OPEN, "attempts": 2}))  # unpaid
     q, q_sub = subscriber()  # $5 Oct-Nov 2025, none in Dec, back at $8 in Jan-Feb, $6 from March
     for when, amount in ((day(2025, 10, 10), 500), (day(2025, 11, 10), 500), (day(2026, 1, 10), 800),
                          (day(2026, 2, 10), 800), *((day(2026, m, 10), 600) for m in (3, 4, 5, 6))):
-        invoice(q, q_sub, when, amount)
+        history.append((q, q_sub, when, amount, {}))
     r, r_sub = subscriber(Interval.YEAR)  # $50 a year, renewed: (5000 * 2 + 12) // 24 = 417 a month, throughout
-    invoice(r, r_sub, day(2025, 3, 20), 5000)
-    invoice(r, r_sub, day(2026, 3, 20), 5000)
+    history += [(r, r_sub, day(2025, 3, 20), 5000, {}), (r, r_sub, day(2026, 3, 20), 5000, {})]
     s, s_sub = subscriber(Interval.YEAR)  # $50 on 2025-06-05 covers Jun 2025 .. May 2026, not renewed
-    invoice(s, s_sub, day(2025, 6, 5), 5000)
+    history.append((s, s_sub, day(2025, 6, 5), 5000, {}))
     t, t_sub = subscriber(Interval.WEEK)  # $1 a week in May: 100 * 36525 / 8400 = 434.8 -> 435 a month
-    for d in (4, 11, 18, 25):
-        invoice(t, t_sub, day(2026, 5, d), 100)
+    history += [(t, t_sub, day(2026, 5, d), 100, {}) for d in (4, 11, 18, 25)]
     u, u_sub = subscriber(currency="eur")  # EUR 5 from June: new, 500 * 1.08 = 540 USD with FX_RATES
-    invoice(u, u_sub, day(2026, 6, 2), 500, currency="eur")
+    history.append((u, u_sub, day(2026, 6, 2), 500, {"currency": "eur"}))
+    history.sort(key=lambda h: h[2])
+    if order == "reversed":
+        history.reverse()
+    elif order == "shuffled":
+        random.Random(18).shuffle(history)
+    for member, sub, created, amount, extra in history:
+        invoice(member, sub, created, amount, **extra)
 
     found = {(m.month, m.currency): m for m in movements(NOW, RATES)}
     usd = {month: found[(month, "usd")] for month, cur in found if cur == "usd"}
