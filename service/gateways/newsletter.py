@@ -44,6 +44,9 @@ class Subscriber:
 class NewsletterProvider(Protocol):
     """Keeps the provider's copy of a list in step with ours. Raises `ProviderError`."""
 
+    # Whether it keeps a member's merge fields and tags, which then follow their status and giving.
+    keeps_fields: bool
+
     def upsert(self, subscriber: Subscriber) -> None:
         """Make the address a subscribed member of the list (creating it if new)."""
 
@@ -53,6 +56,8 @@ class NewsletterProvider(Protocol):
 
 class LocalProvider:
     """The list lives here: subscribers are read from our tables (API, CSV). Nothing to send."""
+
+    keeps_fields = False
 
     def upsert(self, subscriber: Subscriber) -> None:
         log_event(logger, "newsletter.local_upsert", list=subscriber.list_slug, level=logging.DEBUG)

@@ -45,6 +45,8 @@ def subscriber_hash(email: str) -> str:
 
 
 class MailchimpProvider:
+    keeps_fields = True
+
     def __init__(self, api_key: str, *, api_base: str, default_list_id: str | None = None,
                  removal: str = "archive", session: requests.Session | None = None):
         if removal not in REMOVALS:

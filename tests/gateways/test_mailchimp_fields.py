@@ -7,6 +7,9 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 
 from service.db import utcnow
+from service.domain.billing.sync import Cause
+from service.domain.giving.contributions import record_checkout_payment
+from service.domain.members.status import set_status
 from service.domain.newsletter import subscriptions as nl
 from service.jobs import deliver_outbox
 from service.models import MemberStatus, Newsletter, Plan
@@ -53,3 +56,36 @@ def test_a_cancelled_member_has_no_renewal_and_an_address_alone_has_no_fields(db
     assert puts[member.email]["RENEWS"] == "" and puts[member.email]["GIVEN"] == "0"
     assert puts["someone@example.org"] == {"FNAME": "", "LNAME": ""}
     assert [r["method"] for r in mailchimp.requests].count("POST") == 1  # tags for the member only
+
+
+def test_a_status_change_or_a_payment_refreshes_the_fields_of_every_list(db_session, provider, mailchimp):  # noqa: F811
+    """Segments stay true: a member on a list that does not follow access (the daily headlines)
+    is synced again when their status changes and when they pay, not only when they join it."""
+    member = make_member(name="Ada Lovelace", status=MemberStatus.ACTIVE)
+    make_subscription(member, period_end=RENEWAL)
+    nl.resubscribe(member, "daily-headlines", nl.ConsentSource.MEMBER, now=utcnow())
+    daily = db_session.scalars(select(Newsletter).where(Newsletter.slug == "daily-headlines")).one()
+    key = f"list:{daily.id}:{member.email}"
+    deliver_outbox(10, keys=[key])
+    mailchimp.requests.clear()
+
+    set_status(member, MemberStatus.PAST_DUE, utcnow())
+    db_session.flush()
+    deliver_outbox(10, keys=[key])
+    puts = [r["json"]["merge_fields"] for r in mailchimp.requests if r["method"] == "PUT"]
+    assert [p["STATUS"] for p in puts] == ["past_due"]
+    mailchimp.requests.clear()
+
+    session = {"id": "cs_fields", "mode": "payment", "status": "complete", "payment_status": "paid",
+               "amount_total": 2500, "currency": "usd", "payment_intent": None, "metadata": {"kind": "one_time"}}
+    record_checkout_payment(member, session, None, utcnow(), cause=Cause())  # type: ignore[arg-type]  # no PaymentIntent: no read
+    db_session.flush()
+    deliver_outbox(10, keys=[key])
+    puts = [r["json"]["merge_fields"] for r in mailchimp.requests if r["method"] == "PUT"]
+    assert [p["GIVEN"] for p in puts] == ["25.00 USD"]
+
+
+def test_the_local_provider_queues_no_field_refresh(db_session):
+    member = make_member(status=MemberStatus.ACTIVE)
+    nl.resubscribe(member, "daily-headlines", nl.ConsentSource.MEMBER, now=utcnow())
+    assert nl.refresh_fields(member, utcnow()) == 0

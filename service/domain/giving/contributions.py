@@ -22,6 +22,7 @@ from service.domain.giving.attribution import campaign_of, checkout_attribution,
 from service.domain.integrations import webhooks
 from service.domain.members.access import live_subscriptions
 from service.domain.members.terms import grant_term, shorten_term
+from service.domain.newsletter.subscriptions import refresh_fields
 from service.extensions import db
 from service.gateways.stripe_gateway import StripeGateway
 from service.logs import log_event
@@ -126,6 +127,7 @@ def _recorded(member: Member, contribution: Contribution, now: datetime, cause: 
     db.session.flush()
     emails.queue_receipt(member, contribution)
     webhooks.publish("contribution.created", {"contribution": contribution}, now=now)
+    refresh_fields(member, now)  # the provider's total given and renewal date
     log_event(logger, "contribution.recorded", member_id=member.id, contribution_id=contribution.id,
               kind=str(contribution.kind), amount=contribution.amount, currency=contribution.currency)
     return contribution

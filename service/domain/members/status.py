@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from service.domain.integrations import webhooks
 from service.domain.members.access import derive_status
-from service.domain.newsletter.subscriptions import follow_access
+from service.domain.newsletter.subscriptions import follow_access, refresh_fields
 from service.extensions import db
 from service.logs import log_event
 from service.models import ActivityKind, Member, MemberActivity, MemberStatus, normalize_email
@@ -74,6 +74,7 @@ def set_status(
     log_event(logger, "member.status_changed", member_id=member.id, from_status=str(old), to_status=str(new),
               stripe_event_id=stripe_event_id, staff_user_id=staff_user_id)
     follow_access(member, now)  # the members' digest follows access (domain/newsletter.py decides)
+    refresh_fields(member, now)  # and the provider's merge fields and tags the status
     webhooks.publish("member.status_changed", {"member": member, "previous_status": str(old)}, now=now)
     return True
 

@@ -29,6 +29,7 @@ from service.domain.newsletter.provider_sync import SYNC_TOPIC
 from service.domain.outbox import already_queued, enqueue
 from service.errors import ValidationFailed
 from service.extensions import db
+from service.gateways import newsletter_provider
 from service.logs import log_event
 from service.models import (
     ConsentAction,
@@ -42,6 +43,7 @@ from service.models import (
 )
 
 logger = logging.getLogger(__name__)
+SYNCED_KEY = "newsletter_synced"  # session.info: (transaction, keys of the list syncs it queued)
 # A second sign-up request for the same address and list within this window sends no second email.
 CONFIRM_RESEND_WINDOW = timedelta(hours=1)
 ACTION_FOR = {
@@ -79,7 +81,9 @@ def change_status(newsletter: Newsletter, sub: ListSubscription | None, status: 
         user_agent=(actor.user_agent or None) and actor.user_agent[:500], created_at=now,
     ))
     if status is not ListStatus.PENDING:
-        enqueue(SYNC_TOPIC, f"list:{newsletter.id}:{sub.email}", _sync_payload(newsletter, sub, member), now=now)
+        key = f"list:{newsletter.id}:{sub.email}"
+        enqueue(SYNC_TOPIC, key, _sync_payload(newsletter, sub, member), now=now)
+        _synced_in_transaction().add(key)
     db.session.flush()
     webhooks.publish("newsletter.subscription_changed", webhooks.subscription_data(newsletter.slug, sub, old, str(actor.source)),
                      now=now, member_id=sub.member_id)
@@ -144,6 +148,35 @@ def follow_access(member: Member, now: datetime, *, source: ConsentSource = Cons
         return None
     change_status(newsletter, sub, wanted, Actor(source), now, email=member.email, member=member)
     return wanted
+
+
+def refresh_fields(member: Member, now: datetime) -> int:
+    """Queue a sync of every list the member is subscribed to, so that a provider keeping merge
+    fields and tags (status, plan, renewal, total given) is told when they change; the local
+    provider keeps none and costs nothing here. A list already queued in this transaction is not
+    queued again: each sync reads the member's fields when it is delivered."""
+    if not newsletter_provider().keeps_fields:
+        return 0
+    queued = _synced_in_transaction()
+    rows = db.session.execute(select(ListSubscription, Newsletter).join(Newsletter).where(
+        ListSubscription.member_id == member.id, ListSubscription.status == ListStatus.SUBSCRIBED))
+    count = 0
+    for sub, newsletter in rows:
+        key = f"list:{newsletter.id}:{sub.email}"
+        if key not in queued:
+            enqueue(SYNC_TOPIC, key, _sync_payload(newsletter, sub, member), now=now)
+            queued.add(key)
+            count += 1
+    return count
+
+
+def _synced_in_transaction() -> set[str]:
+    """The list syncs queued in the session's current transaction (a new set for each one)."""
+    transaction = db.session().get_transaction()
+    held = db.session.info.get(SYNCED_KEY)
+    if held is None or held[0] is not transaction:
+        held = db.session.info[SYNCED_KEY] = (transaction, set())
+    return held[1]
 
 
 # --- reader and staff actions ------------------------------------------------------

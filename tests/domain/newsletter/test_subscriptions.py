@@ -170,6 +170,8 @@ def test_unknown_lists_are_a_clear_404(db_session):
 class FlakyProvider:
     """Records calls; raises a temporary error while `down` is set."""
 
+    keeps_fields = False  # only the members' digest follows these members' changes
+
     def __init__(self) -> None:
         self.calls: list[tuple[str, str]] = []
         self.down = False
