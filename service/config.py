@@ -459,6 +459,16 @@ def _retention(env: _Env) -> dict[str, Any]:
     return {"RETENTION_OFFERS": list(dict.fromkeys(offers))}
 
 
+def _insight(env: _Env) -> dict[str, Any]:
+    """How the dashboard's twelve-month figures are kept (domain/insight/snapshots.py)."""
+    return {
+        # When computing them takes at least this long (seconds), their result is stored and served...
+        "INSIGHT_CACHE_AFTER_SECONDS": env.int("INSIGHT_CACHE_AFTER_SECONDS", 5),
+        # ...for this long, the worker computing them again after half of it; 0: always live.
+        "INSIGHT_CACHE_SECONDS": env.int("INSIGHT_CACHE_SECONDS", 900),
+    }
+
+
 def load_config(overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None) -> dict[str, Any]:
     """Build the settings: environment first, then explicit overrides (tests)."""
     # String overrides are read exactly like environment variables; others are final values.
@@ -476,6 +486,7 @@ def load_config(overrides: Mapping[str, Any] | None = None, environ: Mapping[str
     config.update(_outbox(env))
     config.update(_integrations(env, production))
     config.update(_retention(env))
+    config.update(_insight(env))
     config.update(_security(env, production, base_url))
     config.update(_sign_in(env))
     config.update(_languages(env))

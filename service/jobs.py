@@ -35,6 +35,7 @@ from service.domain import outbox
 from service.domain.billing import inbox
 from service.domain.billing import reconcile as reconciling
 from service.domain.giving import gifts
+from service.domain.insight import snapshots
 from service.domain.integrations import webhooks
 from service.domain.members.expiry import expire_ended_access, remind_terms_ending
 from service.domain.staff import alerts
@@ -354,6 +355,15 @@ class StaffAlertsJob:
         return queued
 
 
+def refresh_insight(now: datetime) -> int:
+    """Compute the dashboard's stored twelve-month figures again before they expire (rendered as
+    for a request: their HTML has the console's links)."""
+    with current_app.test_request_context():
+        refreshed = snapshots.refresh_due(now)
+    db.session.commit()
+    return refreshed
+
+
 JOBS: dict[str, Job] = {
     "inbox": InboxJob(),
     "outbox": deliver_due_outbox,
@@ -362,6 +372,7 @@ JOBS: dict[str, Job] = {
     "gifts": deliver_gifts,
     "outbox_retention": purge_outbox,
     "staff_alerts": StaffAlertsJob(),
+    "insight": refresh_insight,
 }
 
 

@@ -11,6 +11,7 @@ from service.models.giving import (
     GiftStatus,
     Statement,
 )
+from service.models.insight import InsightSnapshot
 from service.models.integrations import DeliveryOutcome, WebhookDelivery, WebhookEndpoint, WebhookEvent
 from service.models.member import ActivityKind, Member, MemberActivity, MemberStatus, normalize_email
 from service.models.newsletter import (
@@ -60,6 +61,7 @@ __all__ = [
     "ConsentSource",
     "EmailChange",
     "InboxStatus",
+    "InsightSnapshot",
     "Interval",
     "Invoice",
     "InvoiceStatus",

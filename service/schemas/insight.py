@@ -186,7 +186,7 @@ class InsightStatsOut(StatsOut):
     insight = fields.Method("_insight", metadata={"schema": InsightOut})
 
     def _revenue_converted(self, d: Any) -> dict[str, Any]:
-        return {"amount": d.revenue_converted, "currency": d.insight.reporting_currency}
+        return {"amount": d.revenue_converted, "currency": d.reporting}
 
     def _insight(self, d: Any) -> dict[str, Any]:
         return InsightOut().dump(d.insight)

@@ -1,7 +1,10 @@
 """The numbers on the staff dashboard and behind `GET /api/v1/stats`.
 
-Each figure is one aggregate query over an indexed column, so the page stays
-quick at a million members. Weeks start on Monday, UTC.
+`load` gives what staff watch live (members by status, weeks, recurring revenue, failing
+payments, comps ending, webhook health): each one aggregate query over an indexed column.
+`long_figures` gives the twelve-month figures (contributions, campaigns, and the insight:
+cohorts, churn, recovery, movements), which read the big tables and at a million members take
+seconds; `snapshots.py` keeps their last result when they do. Weeks start on Monday, UTC.
 """
 from __future__ import annotations
 
@@ -16,6 +19,7 @@ from service.domain.insight import figures
 from service.domain.insight.contributions import GivingFigures, giving_figures
 from service.domain.insight.figures import Insight
 from service.domain.insight.fx import Converted, Rates, converted_total
+from service.domain.insight.periods import for_reports
 from service.domain.members.access import GRANTING
 from service.extensions import db
 from service.models import (
@@ -62,14 +66,21 @@ class Dashboard:
     past_due: list[Member]
     past_due_count: int
     comps_ending: list[Member]
-    giving: GivingFigures  # contributions this month and over twelve, campaigns by revenue and joins
     webhooks: dict[str, object] = field(default_factory=dict)
-    insight: Insight | None = None  # retention, churn, recovery, movements, campaigns, currencies
+    reporting: str = ""  # the reporting currency of the converted amounts
 
     @property
     def revenue_converted(self) -> int:
         """Monthly recurring revenue in the reporting currency (the plans that have a rate)."""
         return converted_total([r.converted for r in self.revenue if r.converted is not None])
+
+
+@dataclass
+class LongFigures:
+    """The dashboard's twelve-month figures (DESIGN.md "Insight and retention")."""
+
+    giving: GivingFigures  # contributions this month and over twelve, campaigns by revenue and joins
+    insight: Insight  # retention, churn, recovery, movements, campaigns, currencies, cancel reasons
 
 
 def week_start(now: datetime) -> datetime:
@@ -157,7 +168,11 @@ def load(now: datetime, *, listed: int = 10, rates: Rates | None = None) -> Dash
         past_due=list(db.session.scalars(past_due.order_by(Member.status_changed_at).limit(listed))),
         past_due_count=_count(select(func.count()).select_from(past_due.subquery())),
         comps_ending=list(db.session.scalars(comps.limit(listed))),
-        giving=giving_figures(now),
-        webhooks=webhook_health(),
-        insight=figures.load(now, rates),
+        webhooks=webhook_health(), reporting=rates.reporting,
     )
+
+
+def long_figures(now: datetime, rates: Rates | None = None) -> LongFigures:
+    rates = rates or Rates.configured()
+    for_reports()  # every figure below reads the big tables: no JIT, sorts in memory
+    return LongFigures(giving=giving_figures(now), insight=figures.load(now, rates))
