@@ -21,6 +21,8 @@ ENVIRONMENTS = ("development", "production", "test")
 # Production's shortest signing key, and the most proxy hops it believes (more is a mistake, not a network).
 MIN_SECRET_KEY_LENGTH = 32
 MAX_TRUSTED_PROXIES = 5
+# A worker's threads and its main loop each hold a connection of the pool (service/extensions.py: 20).
+MAX_WORKER_THREADS = 16
 TEST_KEY = re.compile(r"^(sk|rk)_test_")
 # Reader pages and emails are written in English; other languages need a compiled catalog here.
 TRANSLATIONS_DIR = Path(__file__).resolve().parent / "translations"
@@ -40,6 +42,12 @@ def _bool(name: str, raw: str) -> bool:
     if value in {"0", "false", "no", "off", ""}:
         return False
     raise ConfigError(f"{name} must be true or false, got {raw!r}")
+
+
+def _worker_threads(threads: int) -> int:
+    if threads > MAX_WORKER_THREADS:
+        raise ConfigError(f"WORKER_THREADS must be at most {MAX_WORKER_THREADS}, got {threads}")
+    return threads
 
 
 def _int(name: str, raw: str, minimum: int = 0) -> int:
@@ -148,6 +156,10 @@ def _billing(env: _Env, production: bool, base_url: str) -> dict[str, Any]:
         # An event that fails this many times (about 20 hours with the backoff) is dead: no more
         # retries, and the dashboard's webhook health shows it for staff.
         "INBOX_MAX_ATTEMPTS": env.int("INBOX_MAX_ATTEMPTS", 12, minimum=1),
+        # Threads of `membership worker` applying Stripe events, so their reads wait in parallel
+        # (PostgreSQL only; each holds a connection of the pool, and STRIPE_READS_PER_SECOND
+        # spaces the reads of them all).
+        "WORKER_THREADS": _worker_threads(env.int("WORKER_THREADS", 1, minimum=1)),
         "PAST_DUE_GRACE_DAYS": env.int("PAST_DUE_GRACE_DAYS", 7),
     }
 

@@ -16,7 +16,8 @@ how many items it handled (0 when idle). The worker runs every job in turn;
 when a whole pass handled nothing it sleeps for `interval` seconds. A job that
 raises is logged and rolled back, and the others still run. SIGTERM or SIGINT
 stops it after the current job. Any number of workers may run against
-PostgreSQL (the jobs claim rows with SKIP LOCKED); on SQLite run one.
+PostgreSQL (the jobs claim rows with SKIP LOCKED); on SQLite run one. With
+`threads`, one worker applies Stripe events in that many threads (`Worker`).
 """
 from __future__ import annotations
 
@@ -52,6 +53,9 @@ Job = Callable[[datetime], int]
 INBOX_PASS = 500  # Stripe events per worker pass (the pass's other jobs cost the same however many)
 OUTBOX_BATCH = 200  # outbox rows per worker pass
 CLAIM_BATCH = 100  # rows claimed, applied or delivered, and committed together
+# Stripe events a worker's thread claims and commits at once (`Worker`): the batch holds its members'
+# locks until it commits, while its reads wait their turn in the process's token bucket with the others'.
+THREAD_PASS = 10
 
 
 # --- the runner ---------------------------------------------------------------------
@@ -284,11 +288,14 @@ class InboxJob:
     vacuum removes them, and a claim from the start would walk over all of them each time. A pass
     that comes up short has reached the end, and the next one starts from the beginning again (as
     one does every RESTART_AFTER at the latest), for failed events due again and rows another
-    worker held."""
+    worker held. With `keep_place` (a worker's threads, `Worker`) only RESTART_AFTER starts it over:
+    many threads claiming small batches come up short often, and a claim from the start walks
+    every applied event the index still holds until vacuum, which a storm outpaces."""
 
     RESTART_AFTER = timedelta(seconds=30)
 
-    def __init__(self) -> None:
+    def __init__(self, per_pass: int = INBOX_PASS, *, keep_place: bool = False) -> None:
+        self.per_pass, self.keep_place = per_pass, keep_place
         self.after_id, self.started_at = 0, utcnow()
 
     def __call__(self, now: datetime) -> int:
@@ -298,9 +305,9 @@ class InboxJob:
             self.started_at = now
         # When webhooks are only stored, applying them is this job's work, at once.
         inline = current_app.config["WEBHOOK_APPLY_INLINE"]
-        tried, last_id = _apply_waiting(now, payments(), INBOX_PASS, after_id=self.after_id,
+        tried, last_id = _apply_waiting(now, payments(), self.per_pass, after_id=self.after_id,
                                         received_after=inbox.STUCK_AFTER if inline else timedelta(0))
-        self.after_id = last_id if tried == INBOX_PASS else 0
+        self.after_id = last_id if tried == self.per_pass or self.keep_place else 0
         return tried
 
 
@@ -389,11 +396,23 @@ def run_pass(jobs: dict[str, Job] | None = None, now: datetime | None = None) ->
 
 
 class Worker:
-    """The loop, with a stop flag that signal handlers set."""
+    """The loop, with a stop flag that signal handlers set.
 
-    def __init__(self, interval: float = 5.0, jobs: dict[str, Job] | None = None):
+    With `threads` above 1 (PostgreSQL only), Stripe events are applied by that many threads,
+    each running an InboxJob of its own in a loop (a batch of THREAD_PASS events a pass, keeping
+    its place between passes), in an app context (and so a database session and connection) of
+    its own; the other jobs stay in the main loop. Their Stripe reads then wait in parallel, and
+    the gateway's token bucket, one per process, spaces them all. Each thread claims its own batch (SKIP LOCKED: an event is in one batch at most) and
+    applies it as one worker does, so an event is still applied once; a member whose events
+    fall into two threads' batches has them applied one batch after the other, since applying
+    locks the member row (and holds it until the batch commits) before reading from Stripe,
+    and every read then sees what the other batch's events changed. Batches lock their members
+    in key order (`inbox.by_member`), as two workers' do, so threads do not deadlock."""
+
+    def __init__(self, interval: float = 5.0, jobs: dict[str, Job] | None = None, threads: int = 1):
         self.interval = interval
         self.jobs = jobs
+        self.threads = threads
         self.stopping = threading.Event()
         self.thread: threading.Thread | None = None
 
@@ -424,14 +443,58 @@ class Worker:
 
     def run(self, *, once: bool = False) -> int:
         """Loop until stopped (or one pass with `once`). Returns the total items handled."""
-        log_event(logger, "worker.started", interval=self.interval, jobs=",".join(self.jobs or JOBS))
+        jobs = self.jobs or JOBS
+        threads = self._applier_threads(jobs)
+        log_event(logger, "worker.started", interval=self.interval, jobs=",".join(jobs), threads=threads)
+        if threads > 1:
+            applied: list[int] = []
+            appliers = self._start_appliers(current_app._get_current_object(), threads, once, applied)  # type: ignore[attr-defined]
+            jobs = {name: job for name, job in jobs.items() if name != "inbox"}
+        total = self._loop(jobs, once=once)
+        if threads > 1:
+            for applier in appliers:  # each stops after its current pass, as the main loop did
+                applier.join()
+            total += sum(applied)
+        log_event(logger, "worker.stopped", handled=total)
+        return total
+
+    def _loop(self, jobs: dict[str, Job], *, once: bool) -> int:
         total = 0
         while not self.stopping.is_set():
-            handled = run_pass(self.jobs)
+            handled = run_pass(jobs) if jobs else 0
             total += handled
             if once:
                 break
             if handled == 0:
                 self.stopping.wait(self.interval)  # wakes at once on a signal
-        log_event(logger, "worker.stopped", handled=total)
         return total
+
+    def _applier_threads(self, jobs: dict[str, Job]) -> int:
+        """How many threads apply Stripe events: one (the main loop) unless asked for more, the
+        jobs include the inbox, and the database is PostgreSQL (SQLite claims without locks)."""
+        if self.threads <= 1 or "inbox" not in jobs:
+            return 1
+        if db.engine.dialect.name != "postgresql":
+            log_event(logger, "worker.threads_need_postgresql", level=logging.WARNING, threads=self.threads)
+            return 1
+        return self.threads
+
+    def _start_appliers(self, app: Flask, threads: int, once: bool, applied: list[int]) -> list[threading.Thread]:
+        started = [threading.Thread(target=self._apply_loop, args=(app, once, applied), name=f"membership-inbox-{n}",
+                                    daemon=True) for n in range(threads)]
+        for thread in started:
+            thread.start()
+        return started
+
+    def _apply_loop(self, app: Flask, once: bool, applied: list[int]) -> None:
+        """A thread's loop: inbox passes until stopped; with `once`, until a pass comes up short."""
+        job, total = InboxJob(per_pass=THREAD_PASS, keep_place=True), 0
+        with app.app_context():
+            while not self.stopping.is_set():
+                handled = run_pass({"inbox": job})
+                total += handled
+                if once and handled < THREAD_PASS:
+                    break
+                if handled == 0:
+                    self.stopping.wait(self.interval)
+        applied.append(total)

@@ -9,6 +9,10 @@ wherever the object appears (at the top level, in a list, or nested).
 from .wire import StripeError, integer, string, string_list
 
 PAGING = {"limit", "starting_after", "ending_before", "expand"}
+# Expansions nest at most four levels (https://docs.stripe.com/expand), counted in the path's
+# parts, `data` included: Stripe refuses `data.payments.data.payment.charge` on a list of invoices
+# with this message (reported in github.com/stripe/stripe-java/issues/2011).
+MAX_EXPAND_DEPTH = 4
 _INCLUDABLE: dict = {}
 
 
@@ -86,6 +90,8 @@ def expand(obj: dict, params: dict, load, virtual=None) -> dict:
     fields that only exist when expanded (a Checkout Session's `line_items`).
     """
     for path in string_list(params, "expand") or []:
+        if len(path.split(".")) > MAX_EXPAND_DEPTH:
+            raise StripeError("You cannot expand more than 4 levels of a property.", param="expand")
         _expand_path(obj, path.split("."), path, load, virtual or {})
     return obj
 

@@ -191,3 +191,62 @@ def test_the_inbox_job_resumes_after_a_full_pass_and_starts_over_after_a_short_o
             job(now)
         job(now + worker.InboxJob.RESTART_AFTER + timedelta(seconds=1))
     assert starts == [0, 900, 1400, 0, 0]
+
+
+# --- threads applying Stripe events ------------------------------------------------------------
+
+
+def test_worker_threads_come_from_the_setting_at_most_sixteen():
+    from service.config import ConfigError, load_config
+
+    assert load_config(environ={"MEMBERSHIP_ENV": "test"})["WORKER_THREADS"] == 1
+    assert load_config(environ={"MEMBERSHIP_ENV": "test", "WORKER_THREADS": "8"})["WORKER_THREADS"] == 8
+    for bad in ("0", "17"):
+        with pytest.raises(ConfigError, match="WORKER_THREADS"):
+            load_config(environ={"MEMBERSHIP_ENV": "test", "WORKER_THREADS": bad})
+
+
+def test_the_worker_command_refuses_a_thread_count_out_of_range(cli):
+    for bad in ("0", "17"):
+        result = cli("worker", "--once", "--threads", bad)
+        assert result.exit_code == 2 and "--threads" in result.output
+
+
+def test_on_sqlite_threads_fall_back_to_the_main_loop(db_session, is_postgres, caplog):
+    """SQLite claims rows without locks, so two threads could apply one event twice: one runs."""
+    if is_postgres:
+        pytest.skip("on PostgreSQL the threads run (tests/domain/billing/test_concurrency.py)")
+    ran: list[str] = []
+
+    def inbox(now):
+        ran.append(threading.current_thread().name)
+        return 0
+
+    assert worker.Worker(jobs={"inbox": inbox}, threads=4).run(once=True) == 0
+    assert ran == [threading.current_thread().name]
+    assert any(r.getMessage() == "worker.threads_need_postgresql" for r in caplog.records)
+
+
+def test_a_threads_inbox_job_keeps_its_place_after_a_short_pass(app, monkeypatch):
+    """A worker's threads claim small batches and often come up short: their job starts over only
+    every RESTART_AFTER, not after each short pass (a claim from the start walks every applied event
+    the index still holds until vacuum)."""
+    from datetime import timedelta
+
+    from service.db import utcnow
+
+    starts: list[int] = []
+    passes = iter([(10, 900), (3, 910), (0, 910), (10, 2000), (1, 2005)])
+
+    def apply_waiting(now, gateway, limit, *, after_id, received_after):
+        starts.append(after_id)
+        return next(passes)
+
+    monkeypatch.setattr(worker, "_apply_waiting", apply_waiting)
+    monkeypatch.setattr(worker, "payments", lambda: None)
+    job, now = worker.InboxJob(per_pass=10, keep_place=True), utcnow()
+    with app.app_context():
+        for _ in range(4):
+            job(now)
+        job(now + worker.InboxJob.RESTART_AFTER + timedelta(seconds=1))
+    assert starts == [0, 900, 910, 910, 0]

@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import click
+from flask import current_app
 
 from service.cli.base import in_transaction
+from service.config import MAX_WORKER_THREADS
 from service.domain.outbox import dead_messages, retry_dead, status_counts
 from service.jobs import Worker
 
@@ -12,10 +14,13 @@ from service.jobs import Worker
 @click.option("--once", is_flag=True, help="Run every job once and exit.")
 @click.option("--interval", default=5.0, show_default=True, type=click.FloatRange(min=0.01),
               help="Seconds to sleep when a pass found nothing to do.")
+@click.option("--threads", type=click.IntRange(min=1, max=MAX_WORKER_THREADS), default=None,
+              help="Threads applying Stripe events, each with its own database connection (PostgreSQL only; "
+                   "default: WORKER_THREADS).")
 @in_transaction
-def worker(once: bool, interval: float) -> None:
+def worker(once: bool, interval: float, threads: int | None) -> None:
     """Deliver outbox messages (emails, list changes) and run the other background jobs until stopped."""
-    runner = Worker(interval=interval)
+    runner = Worker(interval=interval, threads=threads or current_app.config["WORKER_THREADS"])
     if not once:
         runner.install_signal_handlers()
     handled = runner.run(once=once)

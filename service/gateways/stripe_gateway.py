@@ -57,6 +57,7 @@ if stripe.api_version != STRIPE_API_VERSION:  # pragma: no cover - guards an unr
     raise RuntimeError(f"stripe SDK speaks {stripe.api_version}, the service is pinned to {STRIPE_API_VERSION}")
 
 Obj = dict[str, Any]
+INVOICE_EXPANSIONS = ("parent.subscription_details.subscription", "payments")
 
 
 def _plain(obj: Any) -> Obj:
@@ -218,7 +219,9 @@ class StripeGateway:
                  reads_per_second: float = 0.0, max_retry_wait: float = 10.0):
         addresses: dict[str, str] = {"api": api_base.rstrip("/")} if api_base else {}
         self.livemode = api_key.startswith(("sk_live_", "rk_live_"))
-        self.reads = TokenBucket(reads_per_second)
+        # A burst of a tenth of a second's reads: a request's few reads go at once, and a process
+        # that has been idle makes no more than 1.1 x its rate in any second.
+        self.reads = TokenBucket(reads_per_second, max(reads_per_second / 10, 1.0))
         self._client = stripe.StripeClient(
             api_key,
             stripe_version=STRIPE_API_VERSION,
@@ -521,6 +524,16 @@ class StripeGateway:
     def retrieve_invoice(self, invoice_id: str) -> Obj:
         with _translated():
             return _plain(self._v1.invoices.retrieve(invoice_id))
+
+    def retrieve_invoice_in_full(self, invoice_id: str) -> Obj:
+        """The invoice with what applying its events needs, in one read: its subscription
+        (`parent.subscription_details.subscription`, expandable) and its `payments`, "an includable
+        payments property containing the first handful" (https://docs.stripe.com/api/invoice-payment/list;
+        `has_more` says when there are others). Expansions nest at most four levels
+        (https://docs.stripe.com/expand), so a payment's PaymentIntent with its charge's balance
+        transaction takes a read of its own (`payment_details`)."""
+        with _translated():
+            return _plain(self._v1.invoices.retrieve(invoice_id, {"expand": list(INVOICE_EXPANSIONS)}))
 
     def list_invoices(self, *, customer: str) -> Iterator[Obj]:
         with _translated():

@@ -6,7 +6,7 @@ intent; `GET /v1/invoice_payments?invoice=in_...` does
 intent privately on the invoice (`_payment_intent`) and shows it here.
 """
 from ..api import endpoint
-from ..listing import PAGING, page, render
+from ..listing import PAGING, includable, page, render
 from ..wire import StripeError, choice, reject_unknown, string
 
 STATUSES = ("canceled", "open", "paid")
@@ -28,6 +28,17 @@ def invoice_payment(invoice: dict) -> dict | None:
         "status": status,
         "status_transitions": {"canceled_at": None, "paid_at": invoice["status_transitions"].get("paid_at")},
     }
+
+
+@includable("invoice", "payments")
+def invoice_payments(sb, node) -> dict:
+    """An invoice's `payments`, shown only when expanded (`expand[]=payments`): "When retrieving an
+    invoice, there is an includable payments property containing the first handful of those items.
+    There is also a URL where you can retrieve the full (paginated) list of payments"
+    (https://docs.stripe.com/api/invoice-payment/list)."""
+    invoice = sb.store.get(node["id"], "invoice") or node
+    found = [p for p in [invoice_payment(invoice)] if p is not None]
+    return page(found, {}, f"/v1/invoice_payments?invoice={node['id']}")
 
 
 @endpoint("/invoice_payments")

@@ -53,3 +53,36 @@ def test_invoice_payments_are_found_by_the_payment_intent_that_made_them(client,
     assert client.v1.invoice_payments.list({"payment": {"type": "payment_intent", "payment_intent": "pi_unknown"}}).data == []
     with pytest.raises(stripe.InvalidRequestError):
         client.v1.invoice_payments.list({"payment": {"type": "charge", "payment_intent": intent}})
+
+
+def test_an_invoice_read_in_full_expands_its_subscription_and_includes_its_payments(client, member):
+    """`parent.subscription_details.subscription` is expandable and `payments` is a list Stripe
+    includes only when asked for it with `expand[]` (https://docs.stripe.com/api/invoices/object;
+    https://docs.stripe.com/api/invoice-payment: "by expanding the payments field on the
+    Invoice resource"): one read brings what a renewal's invoice.paid needs."""
+    from .test_stripe_types import check
+
+    sub = member["subscription"]
+    plain = client.v1.invoices.retrieve(sub.latest_invoice).to_dict()
+    assert "payments" not in plain
+    assert plain["parent"]["subscription_details"]["subscription"] == sub.id
+    full = client.v1.invoices.retrieve(sub.latest_invoice, {
+        "expand": ["parent.subscription_details.subscription", "payments"]}).to_dict()
+    assert full["parent"]["subscription_details"]["subscription"] == client.v1.subscriptions.retrieve(sub.id).to_dict()
+    payments = full["payments"]
+    assert (payments["object"], payments["has_more"]) == ("list", False)
+    [payment] = payments["data"]
+    assert payment == client.v1.invoice_payments.list({"invoice": full["id"]}).data[0].to_dict()
+    check(stripe.InvoicePayment, payment)
+    assert set(full) <= set(stripe.Invoice.__annotations__)
+
+
+def test_an_expansion_nests_at_most_four_levels(client, member):
+    """Stripe refuses a path of more than four parts ("You cannot expand more than 4 levels of a
+    property", https://docs.stripe.com/expand): the payments' PaymentIntent is as deep as an
+    invoice read goes, so its charge's balance transaction takes a read of its own."""
+    invoice_id = member["subscription"].latest_invoice
+    deepest = client.v1.invoices.retrieve(invoice_id, {"expand": ["payments.data.payment.payment_intent"]})
+    assert deepest.payments.data[0].payment.payment_intent.object == "payment_intent"
+    with pytest.raises(stripe.InvalidRequestError, match="more than 4 levels"):
+        client.v1.invoices.retrieve(invoice_id, {"expand": ["payments.data.payment.payment_intent.latest_charge"]})

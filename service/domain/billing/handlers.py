@@ -56,19 +56,20 @@ def _metadata_member(obj: Obj) -> str | None:
 CLOCK_MARGIN = timedelta(seconds=5)
 
 
-def _sync_subscription_by_id(member: Member, subscription_id: str, d: Delivery) -> None:
+def _sync_subscription_by_id(member: Member, subscription_id: str, d: Delivery, read: Obj | None = None) -> None:
     """Read the subscription from Stripe and store it, unless it was read after this event was
     stored: in this batch (`d.fresh`), or, by our clock, after the event arrived (Stripe sends
     an event once its change is made, so that read included it). A burst of events for one
-    subscription then costs one read and one write, not one each."""
+    subscription then costs one read and one write, not one each. `read` is the subscription
+    as a read made for this event has just brought it (expanded in its invoice): no read then."""
     if subscription_id in d.fresh:
         return
     # The member's subscriptions came with its lock; a subscription we have never seen is not among them.
     stored = next((s for s in member.subscriptions if s.stripe_subscription_id == subscription_id), None)
     if stored is not None and stored.synced_at >= d.received_at + CLOCK_MARGIN:
         return
-    billing.sync_subscription(member, d.gateway.retrieve_subscription(subscription_id), d.now, cause=d.cause,
-                              stored=stored)
+    current = read if read is not None and read.get("id") == subscription_id else d.gateway.retrieve_subscription(subscription_id)
+    billing.sync_subscription(member, current, d.now, cause=d.cause, stored=stored)
     d.fresh.add(subscription_id)
 
 
@@ -110,10 +111,10 @@ def subscription_changed(d: Delivery) -> Member:
 def _apply_invoice(d: Delivery) -> tuple[Member, Obj]:
     details = (d.obj.get("parent") or {}).get("subscription_details") or {}
     member = member_for(d.obj.get("customer"), (details.get("metadata") or {}).get("member_id"))
-    invoice = d.gateway.retrieve_invoice(d.obj["id"])
+    invoice = d.gateway.retrieve_invoice_in_full(d.obj["id"])
     subscription_id = billing.invoice_subscription_id(invoice)
     if subscription_id:
-        _sync_subscription_by_id(member, subscription_id, d)
+        _sync_subscription_by_id(member, subscription_id, d, read=billing.invoice_subscription(invoice))
     billing.sync_invoice(member, invoice, d.now)
     contributions.record_invoice(member, invoice, d.gateway, d.now, cause=d.cause)
     return member, invoice

@@ -214,3 +214,20 @@ def invoice_subscription_id(invoice: Obj) -> str | None:
     """Where the pinned API version keeps an invoice's subscription: parent.subscription_details."""
     details = (invoice.get("parent") or {}).get("subscription_details") or {}
     return stripe_id(details.get("subscription"))
+
+
+def invoice_subscription(invoice: Obj) -> Obj | None:
+    """The invoice's subscription when the read expanded it (`retrieve_invoice_in_full`), else None."""
+    details = (invoice.get("parent") or {}).get("subscription_details") or {}
+    subscription = details.get("subscription")
+    return subscription if isinstance(subscription, dict) else None
+
+
+def invoice_paid_intents(invoice: Obj) -> list[str] | None:
+    """The PaymentIntents of the invoice's paid payments, from its expanded `payments`; None when
+    the read did not expand them, or they run to more than one page (ask Stripe then)."""
+    payments = invoice.get("payments")
+    if not isinstance(payments, dict) or payments.get("has_more"):
+        return None
+    paid = (p for p in payments.get("data") or [] if p.get("status") == "paid")
+    return [intent for p in paid if (intent := stripe_id((p.get("payment") or {}).get("payment_intent")))]

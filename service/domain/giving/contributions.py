@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import select
 
 from service.domain import emails
-from service.domain.billing.sync import Cause, invoice_subscription_id, settle_status, stripe_id, ts
+from service.domain.billing.sync import Cause, invoice_paid_intents, invoice_subscription_id, settle_status, stripe_id, ts
 from service.domain.giving import gifts
 from service.domain.giving.amounts import term_months
 from service.domain.giving.attribution import campaign_of, checkout_attribution, touch
@@ -56,7 +56,9 @@ def record_invoice(member: Member, invoice: Obj, gateway: StripeGateway, now: da
     sub_id = invoice_subscription_id(invoice)
     # The handler has just synced the subscription into the member's list: no query needed.
     attribution = next((s.attribution for s in member.subscriptions if s.stripe_subscription_id == sub_id), None) or {}
-    intent_id = gateway.invoice_payment_intent(invoice["id"])
+    # The handler read the invoice with its payments (`retrieve_invoice_in_full`): no list to ask for.
+    intents = invoice_paid_intents(invoice)
+    intent_id = gateway.invoice_payment_intent(invoice["id"]) if intents is None else (intents[0] if intents else None)
     contribution = Contribution(
         member_id=member.id, kind=ContributionKind.MEMBERSHIP, amount=invoice["amount_paid"],
         currency=invoice["currency"], stripe_invoice_id=invoice["id"],
@@ -126,8 +128,8 @@ def _recorded(member: Member, contribution: Contribution, now: datetime, cause: 
                                          f"receipt {contribution.receipt_number}"))
     db.session.flush()
     emails.queue_receipt(member, contribution)
-    webhooks.publish("contribution.created", {"contribution": contribution}, now=now)
     refresh_fields(member, now)  # the provider's total given and renewal date
+    webhooks.publish("contribution.created", {"contribution": contribution}, now=now)
     log_event(logger, "contribution.recorded", member_id=member.id, contribution_id=contribution.id,
               kind=str(contribution.kind), amount=contribution.amount, currency=contribution.currency)
     return contribution

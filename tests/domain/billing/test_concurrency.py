@@ -193,3 +193,52 @@ def test_two_workers_never_apply_one_event_twice(live, sandbox, monkeypatch):
     finally:
         with live.app.app_context():
             _clean_up(readers, [e["id"] for e in [*events, *bursts]])
+
+
+def test_worker_threads_drain_a_backlog_applying_each_event_once(live, sandbox, monkeypatch):
+    """`membership worker --threads 4`: webhooks only stored, then four threads of one worker drain
+    them in small batches at once, each thread in an app context (and session) of its own. Every
+    event is applied once, by one thread; a member's burst, spread over several threads' batches,
+    is applied one batch after the other (the member row's lock); each member ends active with
+    one status change."""
+    monkeypatch.setitem(live.app.config, "WEBHOOK_APPLY_INLINE", False)
+    monkeypatch.setattr(jobs, "CLAIM_BATCH", 3)
+    calls: Counter[str] = Counter()
+    threads: set[str] = set()
+    lock = threading.Lock()
+
+    def counted(handler):
+        def run(d):
+            with lock:
+                calls[d.event_id] += 1
+                threads.add(threading.current_thread().name)
+            return handler(d)
+        return run
+
+    for kind, handler in list(HANDLERS.items()):
+        monkeypatch.setitem(HANDLERS, kind, counted(handler))
+    with live.app.app_context():
+        readers = [_pay(live, sandbox, n) for n in range(6)]
+    events = [e for paid in readers for e in paid.events]
+    bursts = [stripe_event("customer.subscription.updated", {"id": sub["id"], "customer": sub["customer"], "metadata": sub["metadata"]})
+              for paid in readers for sub in [paid.reader.subscription()] for _ in range(5)]
+    every = [*events, *bursts]
+    try:
+        assert set(_post_all_at_once(live.url, [json.dumps(e).encode() for e in every])) == {200}
+        with live.app.app_context():
+            handled = jobs.Worker(interval=0.05, jobs={"inbox": jobs.InboxJob()}, threads=4).run(once=True)
+            rows = db.session.execute(select(StripeEvent.stripe_event_id, StripeEvent.status, StripeEvent.attempts)
+                                      .where(StripeEvent.stripe_event_id.in_([e["id"] for e in every]))).all()
+        assert handled == len(every)
+        assert len(rows) == len(every)
+        assert {str(status) for _, status, _ in rows} <= {str(InboxStatus.APPLIED), str(InboxStatus.IGNORED)}
+        assert {attempts for _, _, attempts in rows} == {1}
+        applied = [event_id for event_id, status, _ in rows if status is InboxStatus.APPLIED]
+        assert all(calls[event_id] == 1 for event_id in applied), calls
+        assert len(threads) > 1 and all(name.startswith("membership-inbox-") for name in threads), threads
+        for paid in readers:
+            outcome = _outcome(live.app, paid.reader, [])
+            assert (outcome.status, outcome.status_changes) == (MemberStatus.ACTIVE, 1)
+    finally:
+        with live.app.app_context():
+            _clean_up(readers, [e["id"] for e in every])

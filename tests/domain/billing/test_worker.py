@@ -10,9 +10,14 @@ from sqlalchemy import select
 
 from service import jobs
 from service.db import utcnow
-from service.models import ActivityKind, InboxStatus, MemberActivity, MemberStatus, StripeEvent
+from service.domain.billing.sync import ts
+from service.gateways.stripe_gateway import StripeGateway
+from service.models import ActivityKind, Contribution, InboxStatus, MemberActivity, MemberStatus, StripeEvent, Subscription
 from tests.billing import Reader, post_event, stripe_event
 from tests.factories import make_member
+from tests.gateways.stripe_double import StripeDouble
+
+HOUR = 3600
 
 
 @pytest.fixture
@@ -93,3 +98,41 @@ def test_events_are_applied_in_order_within_a_member_and_only_once(client, db_se
     changes = db_session.scalars(select(MemberActivity).where(
         MemberActivity.member_id == reader.member.id, MemberActivity.kind == ActivityKind.STATUS_CHANGED)).all()
     assert [(c.to_status, c.stripe_event_id) for c in changes] == [(MemberStatus.ACTIVE, events[0]["id"])]
+
+
+def test_a_renewal_costs_three_reads_and_its_invoice_paid_two(client, db_session, reader, tap, gateway, sandbox,
+                                                              stored_only):
+    """A renewal's events (https://docs.stripe.com/billing/subscriptions/webhooks): the period end's
+    customer.subscription.updated reads the subscription; invoice.paid, arriving later, reads the
+    invoice with its subscription and payments expanded, then the PaymentIntent with its charge's
+    balance transaction (four levels down, past what one expansion reaches): three reads in all,
+    counted at a double in front of the sandbox. The invoice's subscription, read with it, is stored
+    without a read of its own, and no invoice payments are listed."""
+    reader.pay()
+    store(client, tap.new())
+    drain(gateway)
+    sub = reader.subscription()
+    sandbox.advance(seconds=sub["items"]["data"][0]["current_period_end"] - sandbox.now() + HOUR + 60)
+    # The sandbox's clock is shared by the module: other tests' subscriptions renew too.
+    renewal = [e for e in tap.new() if e["data"]["object"].get("customer") == reader.member.stripe_customer_id]
+    [paid] = [e for e in renewal if e["type"] == "invoice.paid"]
+    double = StripeDouble(upstream=sandbox.url)
+    counted = StripeGateway("sk_test_counted", api_base=double.url)
+    try:
+        store(client, [e for e in renewal if e is not paid])
+        assert jobs.retry_events(utcnow(), counted, received_after=timedelta(0)) == len(renewal) - 1
+        assert [s.path for s in double.seen] == [f"/v1/subscriptions/{sub['id']}"]
+        store(client, [paid])
+        assert jobs.retry_events(utcnow(), counted, received_after=timedelta(0)) == 1
+        reads = [s.path.split("?")[0] for s in double.seen[1:]]
+    finally:
+        double.close()
+    invoice_id = paid["data"]["object"]["id"]
+    contribution = db_session.scalars(select(Contribution).where(Contribution.stripe_invoice_id == invoice_id)).one()
+    assert reads == [f"/v1/invoices/{invoice_id}", f"/v1/payment_intents/{contribution.stripe_payment_intent_id}"]
+    assert {s.method for s in double.seen} == {"GET"}
+    assert contribution.amount == 500 and contribution.stripe_fee is not None
+    row = db_session.scalars(select(Subscription).where(Subscription.stripe_subscription_id == sub["id"])).one()
+    assert row.current_period_end > ts(sub["items"]["data"][0]["current_period_end"])
+    assert inbox_rows(db_session, [paid])[paid["id"]].status is InboxStatus.APPLIED
+    assert reader.member.status is MemberStatus.ACTIVE
