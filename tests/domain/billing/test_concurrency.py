@@ -144,65 +144,8 @@ def test_a_whole_checkout_delivered_in_parallel_and_twice(live, paid_reader):
     assert all(row.attempts == 1 for row in outcome.stored)
 
 
-def test_two_workers_never_apply_one_event_twice(live, sandbox, monkeypatch):
-    """Webhooks only stored; two workers drain them in small batches at once. Every event is
-    applied by exactly one of them, once, and each member ends active with one status change."""
-    monkeypatch.setitem(live.app.config, "WEBHOOK_APPLY_INLINE", False)
-    calls: Counter[str] = Counter()
-    lock = threading.Lock()
-
-    def counted(handler):
-        def run(d):
-            with lock:
-                calls[d.event_id] += 1
-            return handler(d)
-        return run
-
-    for kind, handler in list(HANDLERS.items()):
-        monkeypatch.setitem(HANDLERS, kind, counted(handler))
-    with live.app.app_context():
-        readers = [_pay(live, sandbox, n) for n in range(4)]
-    events = [e for paid in readers for e in paid.events]
-    bursts = [stripe_event("customer.subscription.updated", {"id": sub["id"], "customer": sub["customer"], "metadata": sub["metadata"]})
-              for paid in readers for sub in [paid.reader.subscription()] for _ in range(6)]
-    try:
-        assert set(_post_all_at_once(live.url, [json.dumps(e).encode() for e in [*events, *bursts]])) == {200}
-
-        def work() -> None:
-            with live.app.app_context():
-                gateway = live.app.extensions["payments"]
-                while jobs.retry_events(utcnow(), gateway, limit=5, received_after=timedelta(0)):
-                    pass
-
-        workers = [threading.Thread(target=work) for _ in range(2)]
-        for w in workers:
-            w.start()
-        for w in workers:
-            w.join(60)
-        with live.app.app_context():
-            rows = db.session.execute(select(StripeEvent.stripe_event_id, StripeEvent.status, StripeEvent.attempts)
-                                      .where(StripeEvent.stripe_event_id.in_([e["id"] for e in [*events, *bursts]]))).all()
-        assert len(rows) == len(events) + len(bursts)
-        assert {str(status) for _, status, _ in rows} <= {str(InboxStatus.APPLIED), str(InboxStatus.IGNORED)}
-        assert {attempts for _, _, attempts in rows} == {1}
-        applied = [event_id for event_id, status, _ in rows if status is InboxStatus.APPLIED]
-        assert all(calls[event_id] == 1 for event_id in applied), calls
-        for paid in readers:
-            outcome = _outcome(live.app, paid.reader, [])
-            assert (outcome.status, outcome.status_changes) == (MemberStatus.ACTIVE, 1)
-    finally:
-        with live.app.app_context():
-            _clean_up(readers, [e["id"] for e in [*events, *bursts]])
-
-
-def test_worker_threads_drain_a_backlog_applying_each_event_once(live, sandbox, monkeypatch):
-    """`membership worker --threads 4`: webhooks only stored, then four threads of one worker drain
-    them in small batches at once, each thread in an app context (and session) of its own. Every
-    event is applied once, by one thread; a member's burst, spread over several threads' batches,
-    is applied one batch after the other (the member row's lock); each member ends active with
-    one status change."""
-    monkeypatch.setitem(live.app.config, "WEBHOOK_APPLY_INLINE", False)
-    monkeypatch.setattr(jobs, "CLAIM_BATCH", 3)
+def _count_applies(monkeypatch) -> tuple[Counter[str], set[str]]:
+    """Count each event's handler runs, and the threads that ran them (the handlers still run)."""
     calls: Counter[str] = Counter()
     threads: set[str] = set()
     lock = threading.Lock()
@@ -217,28 +160,76 @@ def test_worker_threads_drain_a_backlog_applying_each_event_once(live, sandbox, 
 
     for kind, handler in list(HANDLERS.items()):
         monkeypatch.setitem(HANDLERS, kind, counted(handler))
+    return calls, threads
+
+
+def _stored_backlog(live, sandbox, members: int, burst: int) -> tuple[list, list[dict]]:
+    """`members` readers who paid, their checkout's events and a burst of subscription updates each."""
     with live.app.app_context():
-        readers = [_pay(live, sandbox, n) for n in range(6)]
+        readers = [_pay(live, sandbox, n) for n in range(members)]
     events = [e for paid in readers for e in paid.events]
     bursts = [stripe_event("customer.subscription.updated", {"id": sub["id"], "customer": sub["customer"], "metadata": sub["metadata"]})
-              for paid in readers for sub in [paid.reader.subscription()] for _ in range(5)]
-    every = [*events, *bursts]
+              for paid in readers for sub in [paid.reader.subscription()] for _ in range(burst)]
+    return readers, [*events, *bursts]
+
+
+def _assert_each_applied_once(live, readers: list, every: list[dict], calls: Counter[str]) -> None:
+    with live.app.app_context():
+        rows = db.session.execute(select(StripeEvent.stripe_event_id, StripeEvent.status, StripeEvent.attempts)
+                                  .where(StripeEvent.stripe_event_id.in_([e["id"] for e in every]))).all()
+    assert len(rows) == len(every)
+    assert {str(status) for _, status, _ in rows} <= {str(InboxStatus.APPLIED), str(InboxStatus.IGNORED)}
+    assert {attempts for _, _, attempts in rows} == {1}
+    applied = [event_id for event_id, status, _ in rows if status is InboxStatus.APPLIED]
+    assert all(calls[event_id] == 1 for event_id in applied), calls
+    for paid in readers:
+        outcome = _outcome(live.app, paid.reader, [])
+        assert (outcome.status, outcome.status_changes) == (MemberStatus.ACTIVE, 1)
+
+
+def test_two_workers_never_apply_one_event_twice(live, sandbox, monkeypatch):
+    """Webhooks only stored; two workers drain them in small batches at once. Every event is
+    applied by exactly one of them, once, and each member ends active with one status change."""
+    monkeypatch.setitem(live.app.config, "WEBHOOK_APPLY_INLINE", False)
+    calls, _threads = _count_applies(monkeypatch)
+    readers, every = _stored_backlog(live, sandbox, members=4, burst=6)
+    try:
+        assert set(_post_all_at_once(live.url, [json.dumps(e).encode() for e in every])) == {200}
+
+        def work() -> None:
+            with live.app.app_context():
+                gateway = live.app.extensions["payments"]
+                while jobs.retry_events(utcnow(), gateway, limit=5, received_after=timedelta(0)):
+                    pass
+
+        workers = [threading.Thread(target=work) for _ in range(2)]
+        for w in workers:
+            w.start()
+        for w in workers:
+            w.join(60)
+        _assert_each_applied_once(live, readers, every, calls)
+    finally:
+        with live.app.app_context():
+            _clean_up(readers, [e["id"] for e in every])
+
+
+def test_worker_threads_drain_a_backlog_applying_each_event_once(live, sandbox, monkeypatch):
+    """`membership worker --threads 4`: webhooks only stored, then four threads of one worker drain
+    them in small batches at once, each thread in an app context (and session) of its own. Every
+    event is applied once, by one thread; a member's burst, spread over several threads' batches,
+    is applied one batch after the other (the member row's lock); each member ends active with
+    one status change."""
+    monkeypatch.setitem(live.app.config, "WEBHOOK_APPLY_INLINE", False)
+    monkeypatch.setattr(jobs, "CLAIM_BATCH", 3)
+    calls, threads = _count_applies(monkeypatch)
+    readers, every = _stored_backlog(live, sandbox, members=6, burst=5)
     try:
         assert set(_post_all_at_once(live.url, [json.dumps(e).encode() for e in every])) == {200}
         with live.app.app_context():
             handled = jobs.Worker(interval=0.05, jobs={"inbox": jobs.InboxJob()}, threads=4).run(once=True)
-            rows = db.session.execute(select(StripeEvent.stripe_event_id, StripeEvent.status, StripeEvent.attempts)
-                                      .where(StripeEvent.stripe_event_id.in_([e["id"] for e in every]))).all()
         assert handled == len(every)
-        assert len(rows) == len(every)
-        assert {str(status) for _, status, _ in rows} <= {str(InboxStatus.APPLIED), str(InboxStatus.IGNORED)}
-        assert {attempts for _, _, attempts in rows} == {1}
-        applied = [event_id for event_id, status, _ in rows if status is InboxStatus.APPLIED]
-        assert all(calls[event_id] == 1 for event_id in applied), calls
         assert len(threads) > 1 and all(name.startswith("membership-inbox-") for name in threads), threads
-        for paid in readers:
-            outcome = _outcome(live.app, paid.reader, [])
-            assert (outcome.status, outcome.status_changes) == (MemberStatus.ACTIVE, 1)
+        _assert_each_applied_once(live, readers, every, calls)
     finally:
         with live.app.app_context():
             _clean_up(readers, [e["id"] for e in every])
