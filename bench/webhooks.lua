@@ -1,8 +1,10 @@
 -- wrk script for bench/webhooks.py.
 --   no script arguments: GET the URL (the baselines);
---   `-- FILE THREADS`: POST the Stripe events in FILE, one per line (the Stripe-Signature header,
---   a tab, the raw body; signed by bench/webhooks.py just before the phase, well within Stripe's
---   300 s tolerance), each once. Line i goes to wrk thread i % THREADS; a thread that has sent
+--   `-- FILE THREADS [PATH [IDLE]]`: POST the Stripe events in FILE, one per line (the
+--   Stripe-Signature header, a tab, the raw body; signed by bench/webhooks.py just before the
+--   phase, well within Stripe's 300 s tolerance), each once, to PATH (default /webhooks/stripe;
+--   bench/peer_djstripe.py gives dj-stripe's); IDLE (default /healthz) is what a thread GETs
+--   when it has no event to send. Line i goes to wrk thread i % THREADS; a thread that has sent
 --   its share waits until wrk is stopped. done() prints one RESULT line of JSON for
 --   bench/webhooks.py to read.
 local next_id = 0
@@ -16,13 +18,14 @@ function init(args)
   if args[1] == nil then return end
   local threads = tonumber(args[2])
   events, sent = {}, 0
-  idle = wrk.format("GET", "/healthz")
+  local path = args[3] or "/webhooks/stripe"
+  idle = wrk.format("GET", args[4] or "/healthz")
   checking = id == 0
   local n = 0
   for line in io.lines(args[1]) do
     if n % threads == id then
       local signature, body = line:match("^([^\t]+)\t(.*)$")
-      events[#events + 1] = wrk.format("POST", "/webhooks/stripe",
+      events[#events + 1] = wrk.format("POST", path,
         {["Content-Type"] = "application/json", ["Stripe-Signature"] = signature}, body)
     end
     n = n + 1

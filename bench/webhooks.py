@@ -2,11 +2,11 @@
 measured in the same run (a benchmark, not a test).
 
     .venv/bin/python bench/webhooks.py [--members 2000] [--worker-members 1000] [--connections 16]
-                                       [--duration 10] [--backlogs 1000,50000]
+                                       [--duration 10] [--backlogs 1000,50000] [--peer djstripe]
 
 On a scratch PostgreSQL database (created and dropped here), gunicorn (-w 2, gthread) and the
 Stripe sandbox as the Stripe double, with load from wrk (bench/webhooks.lua), not from a Python
-client sharing the CPU:
+client sharing the CPU, and the gateway's Stripe read budget off (READS_PER_SECOND):
 1. Baselines: Flask's hello world (bench/hello.py) and the service's GET /healthz, under the
    same gunicorn settings.
 2. Stored acknowledgement (WEBHOOK_APPLY_INLINE=false): unique signed events for --duration s.
@@ -20,9 +20,14 @@ client sharing the CPU:
    --worker-members, of events that arrived before their subscription's last read (so no Stripe read:
    the database's share of the work is at its largest), drained by the workers; PostgreSQL's
    CPU per event at each size, and their ratio.
+With `--peer djstripe`, between 3 and 4: Flask's hello world again, then dj-stripe 2.11.0 on the
+same work as 3 (the same subscriptions on the same sandbox, the same events, its own virtualenv
+and database; see bench/peer_djstripe.py) between two of Django's hello world; each side's ratios
+to the mean of its two hello worlds, and ours divided by its.
 For each path: events/s and its ratio to hello world, latency (wrk), CPU per event by process
-(web, workers, PostgreSQL's backends for this database, sandbox) from /proc, and transactions
-per event from pg_stat_database. Statements per event are counted by
+(web, workers, PostgreSQL's backends for this database, sandbox) from /proc, transactions
+per event from pg_stat_database, and for events applied in the request Stripe calls per event
+from the sandbox's request log. Statements per event are counted by
 tests/web/webhooks/test_round_trips.py. Then every event is checked stored once and applied
 once, and the figures are appended to bench/RESULTS.md.
 """
@@ -56,6 +61,11 @@ OUT = ROOT / "bench" / "out"
 LUA = ROOT / "bench" / "webhooks.lua"
 TICK = os.sysconf("SC_CLK_TCK")
 WRK_THREADS = 2
+# The gateway's Stripe read budget per process (service/config.py; default 25, Stripe's sandbox
+# limit): 0, no limit, so the figures are the machine's speed and not the account's budget
+# (BENCH_STRIPE_READS_PER_SECOND=25 measures with the default; two web processes at 25 reads a
+# second each cap events applied in the request near 50 a second).
+READS_PER_SECOND = os.environ.get("BENCH_STRIPE_READS_PER_SECOND", "0")
 
 
 class Sub(NamedTuple):
@@ -75,7 +85,7 @@ def env_for(url: str, sandbox: str, inline: bool) -> dict[str, str]:
     return {"DATABASE_URL": url, "SECRET_KEY": "bench-" + "x" * 32, "BILLING_BACKEND": "sandbox",
             "STRIPE_API_BASE": sandbox, "STRIPE_WEBHOOK_SECRET": SECRET, "RATELIMIT_ENABLED": "false",
             "LOG_LEVEL": "WARNING", "WEBHOOK_APPLY_INLINE": str(inline).lower(), "OUTBOX_DELIVER_INLINE": "false",
-            "MAIL_URL": "console", "BASE_URL": "http://127.0.0.1"}
+            "MAIL_URL": "console", "BASE_URL": "http://127.0.0.1", "STRIPE_READS_PER_SECOND": READS_PER_SECOND}
 
 
 # --- CPU and transactions, read from /proc and PostgreSQL ------------------------------
@@ -217,12 +227,13 @@ def gunicorn(target: str, env: dict[str, str], port: int, log: Path, ready: str 
 
 
 def wrk(url: str, connections: int, seconds: float, events: Path | None = None,
-        until: Callable[[], bool] | None = None) -> dict[str, Any]:
-    """Run wrk; with `until`, stop it (SIGINT: it reports what it did) once that holds."""
+        until: Callable[[], bool] | None = None, path: str = "/webhooks/stripe", idle: str = "/healthz") -> dict[str, Any]:
+    """Run wrk; with `until`, stop it (SIGINT: it reports what it did) once that holds. The events
+    go to `path`; a connection with none left to send GETs `idle`."""
     args = ["wrk", "-t", str(WRK_THREADS), "-c", str(connections), "-d", f"{int(seconds)}s", "--timeout", "30s",
             "-s", str(LUA), url]
     if events is not None:
-        args += ["--", str(events), str(WRK_THREADS)]
+        args += ["--", str(events), str(WRK_THREADS), path, idle]
     proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     started = time.perf_counter()
     if until is not None:
@@ -249,6 +260,14 @@ def count(url: str, sql: str, *params: Any) -> int:
         return int(conn.execute(sql, params).fetchone()[0])
 
 
+def stripe_calls(log: Path) -> int:
+    """API requests the sandbox has logged so far (werkzeug writes a line per request)."""
+    if not log.exists():
+        return 0
+    with log.open("rb") as lines:
+        return sum(1 for line in lines if b'"GET /v1/' in line or b'"POST /v1/' in line or b'"DELETE /v1/' in line)
+
+
 def latency(result: dict[str, Any]) -> str:
     return f"p50 {result['p50_us'] / 1000:.1f} ms, p99 {result['p99_us'] / 1000:.1f} ms"
 
@@ -262,10 +281,15 @@ def per_event(cpu: dict[str, float], events: int, *names: str) -> str:
 
 def baseline(target: str, env: dict[str, str], path: str, args: argparse.Namespace, label: str) -> dict[str, Any]:
     port = free_port()
-    web = gunicorn(target, env, port, OUT / f"{label}.log", ready=path)
+    return measure_then_stop(gunicorn(target, env, port, OUT / f"{label}.log", ready=path),
+                             f"http://127.0.0.1:{port}{path}", args)
+
+
+def measure_then_stop(web: subprocess.Popen, url: str, args: argparse.Namespace) -> dict[str, Any]:
+    """wrk against a started server's URL after a warm-up; the server is stopped afterwards."""
     try:
-        wrk(f"http://127.0.0.1:{port}{path}", args.connections, 2)  # warm up
-        return wrk(f"http://127.0.0.1:{port}{path}", args.connections, args.duration)
+        wrk(url, args.connections, 2)  # warm up
+        return wrk(url, args.connections, args.duration)
     finally:
         web.terminate()
         web.wait()
@@ -282,7 +306,7 @@ def post_phase(env: dict[str, str], database: str, url: str, events: list[dict[s
         before, xacts, polls = meter.read(), transactions(database), POLLS[0]
         done = (lambda: count(url, "SELECT count(*) FROM stripe_events WHERE stripe_event_id LIKE %s AND status <> 'received'",
                               f"evt_bench_{tag}_%") >= len(events)) if settled else None
-        result = wrk(f"http://127.0.0.1:{port}/", args.connections, max(120, len(events) // 10) if settled else args.duration,
+        result = wrk(f"http://127.0.0.1:{port}/", args.connections, max(600, len(events) // 2) if settled else args.duration,
                      signed_file(events, OUT / f"{tag}.events"), until=done)
         if done is not None and not done():
             raise RuntimeError(f"{tag}: wrk ended before every event was applied (see {OUT}/gunicorn-{tag}.log)")
@@ -376,6 +400,7 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=10, help="seconds for the baselines and the acknowledgement")
     parser.add_argument("--backlogs", default="1000,50000", help="backlogs for the claim's cost, comma-separated")
     parser.add_argument("--workers", type=int, default=2, help="`membership worker` processes")
+    parser.add_argument("--peer", choices=["djstripe"], help="also measure dj-stripe on the applied rounds' work")
     args = parser.parse_args()
     backlogs = [int(b) for b in args.backlogs.split(",")]
     OUT.mkdir(exist_ok=True)
@@ -416,14 +441,38 @@ def main() -> None:
             with psycopg.connect(url.replace("+psycopg", ""), autocommit=True) as conn:
                 conn.execute("DELETE FROM stripe_events WHERE stripe_event_id LIKE %s", ("evt_bench_ack_%",))
 
+            ours: dict[str, float] = {}
             for tag, what in (("activate", "first event of each member (activation)"), ("update", "second event (an update)")):
                 created = int(time.time())
                 events = [event_for(sub, tag, n, created) for n, sub in enumerate(subs[:args.members])]
+                calls = stripe_calls(OUT / "sandbox.log")
                 phase = post_phase(inline_env, database, url, events, tag, args, settled=True)
+                calls = stripe_calls(OUT / "sandbox.log") - calls
+                ours[tag] = phase.rate
                 say(f"Applied in the request, {what}, {len(events):,} members: {phase.rate:,.0f} events/s = "
                     f"{phase.rate / base:.2%} of hello ({latency(phase.wrk)}); per event: "
                     f"{per_event(phase.cpu, len(events), 'web', 'postgres', 'sandbox')} CPU, "
-                    f"{phase.transactions / len(events):.2f} transactions")
+                    f"{phase.transactions / len(events):.2f} transactions, {calls / len(events):.2f} Stripe calls")
+
+            if args.peer == "djstripe":
+                from bench import peer_djstripe
+
+                again = baseline("bench.hello:app", stored_env, "/", args, "hello-again")
+                mean = (base + again["requests"] / again["elapsed"]) / 2
+                ours = {tag: rate / mean for tag, rate in ours.items()}
+                say(f"Flask hello world again, after the applied rounds: {again['requests'] / again['elapsed']:,.0f} "
+                    f"requests/s; against the mean of the two ({mean:,.0f}): first event {ours['activate']:.2%}, "
+                    f"second event {ours['update']:.2%}")
+                peer_lines, theirs = peer_djstripe.run(sandbox_url, sandbox.pid, OUT / "sandbox.log",
+                                                       subs[:args.members], args)
+                lines.extend(peer_lines)
+                say("Ours against dj-stripe, each as a share of its own framework's hello world (the mean of the two "
+                    "measured around its rounds) in this run: "
+                    + "; ".join(f"{what} {ours[tag]:.2%} against {theirs['dj' + tag]:.2%} = "
+                                f"{ours[tag] / theirs['dj' + tag]:.1f}x"
+                                for tag, what in (("activate", "first event"), ("update", "second event")))
+                    + " (aim: 8x on both: " + ("reached" if all(ours[t] >= 8 * theirs["dj" + t] for t in ("activate", "update"))
+                                               else "not reached") + ")")
 
             later = subs[args.members:]
             for tag, what in (("wactivate", "first event of each member (activation)"), ("wupdate", "second event (an update)")):
@@ -467,7 +516,7 @@ def main() -> None:
     command = "python bench/webhooks.py " + " ".join(sys.argv[1:])
     append_results("Webhooks at the speed of the machine (bench/webhooks.py: wrk, gunicorn -w 2, PostgreSQL, sandbox)",
                    command.strip(), lines)
-    if not lines[-1].endswith("OK"):
+    if not lines[-1].endswith("OK") or any(line.endswith("FAILED") for line in lines):
         raise SystemExit(1)
 
 
