@@ -142,6 +142,8 @@ FIRST_ATTEMPT_FAILED_SQL = ("(status = 'paid' AND attempt_count >= 2) OR "
 # Paid subscription invoices that start, raise, lower or end a member's recurring revenue.
 REVENUE_MOVES_SQL = "revenue_change <> 0"
 REVENUE_ENDS_SQL = "revenue_churns"
+# Paid subscription invoices not counted yet (written by a version before these columns).
+REVENUE_UNCOUNTED_SQL = "revenue_start IS NULL AND status = 'paid' AND amount_paid > 0 AND subscription_id IS NOT NULL"
 
 
 class RevenueKind(enum.StrEnum):
@@ -163,6 +165,8 @@ class Invoice(Base):
               postgresql_where=text(REVENUE_MOVES_SQL), sqlite_where=text(REVENUE_MOVES_SQL)),
         Index("ix_invoices_revenue_ends", "revenue_end", "currency", "revenue_monthly",
               postgresql_where=text(REVENUE_ENDS_SQL), sqlite_where=text(REVENUE_ENDS_SQL)),
+        Index("ix_invoices_revenue_uncounted", "member_id",
+              postgresql_where=text(REVENUE_UNCOUNTED_SQL), sqlite_where=text(REVENUE_UNCOUNTED_SQL)),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

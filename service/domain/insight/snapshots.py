@@ -54,13 +54,13 @@ def _lifetime() -> timedelta:
 def current(now: datetime) -> Snapshot:
     """The stored figures while they are fresh, else computed now (the caller commits, to keep them)."""
     lifetime = _lifetime()
-    row = db.session.get(InsightSnapshot, ROW) if lifetime else None
-    if row is not None and now - row.computed_at < lifetime and set(RENDERERS) <= set(row.parts):
+    row = db.session.get(InsightSnapshot, ROW)
+    if row is not None and lifetime and now - row.computed_at < lifetime and set(RENDERERS) <= set(row.parts):
         return Snapshot(row.parts, row.computed_at, row.took_ms, stored=True)
-    return compute(now)
+    return compute(now, stored=row is not None)
 
 
-def compute(now: datetime) -> Snapshot:
+def compute(now: datetime, *, stored: bool = True) -> Snapshot:
     """Compute and render the figures; store them when that was slow, and forget an earlier stored
     result when it is quick again (the caller commits)."""
     started = time.perf_counter()
@@ -72,7 +72,7 @@ def compute(now: datetime) -> Snapshot:
         values = {"computed_at": now, "took_ms": took_ms, "parts": parts}
         db.session.execute(insert(InsightSnapshot).values(id=ROW, **values)
                            .on_conflict_do_update(index_elements=["id"], set_=values))
-    else:
+    elif stored:
         db.session.execute(delete(InsightSnapshot))
     return Snapshot(parts, now, took_ms, stored=False)
 

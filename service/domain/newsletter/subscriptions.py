@@ -171,8 +171,10 @@ def refresh_fields(member: Member, now: datetime) -> int:
 
 
 def _synced_in_transaction() -> set[str]:
-    """The list syncs queued in the session's current transaction (a new set for each one)."""
-    transaction = db.session().get_transaction()
+    """The list syncs queued in the session's current transaction or savepoint (a new set for each
+    one, so a savepoint rolled back, and its outbox rows with it, leaves nothing marked queued)."""
+    session = db.session()
+    transaction = session.get_nested_transaction() or session.get_transaction()
     held = db.session.info.get(SYNCED_KEY)
     if held is None or held[0] is not transaction:
         held = db.session.info[SYNCED_KEY] = (transaction, set())

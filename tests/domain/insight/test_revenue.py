@@ -155,3 +155,24 @@ def test_revenue_per_currency_uses_stripes_rate_then_fx_rates(db_session):
     assert rows[("gbp", RateSource.UNAVAILABLE)].net.converted is None
     assert rows[("jpy", RateSource.STRIPE)].net.converted == 670
     assert rows[("usd", RateSource.SAME)].net.converted == 1000
+
+
+def test_invoices_written_without_their_revenue_are_counted_by_the_worker(db_session):
+    """An invoice stored by the version still running while the migration ran has no recurring
+    revenue yet: the worker's `revenue` job counts it, and the member's churn moves on."""
+    from service.jobs import count_revenue
+
+    member, sub = subscriber()
+    invoice(member, sub, day(2026, 1, 10), 500)  # January, counted as it is synced
+    late = Invoice(member_id=member.id, subscription_id=sub.id, stripe_invoice_id="in_uncounted", status=InvoiceStatus.PAID,
+                   amount_due=500, amount_paid=500, currency="usd", attempt_count=1,
+                   stripe_created_at=day(2026, 2, 10), paid_at=day(2026, 2, 10))  # February, as the old code wrote it
+    db.session.add(late)
+    db.session.flush()
+    before = {m.month: m for m in movements(NOW, RATES)}
+    assert before["2026-02"].churned == 500  # nothing counted covers February yet
+
+    assert count_revenue(NOW) == 1
+    after = {m.month: m for m in movements(NOW, RATES)}
+    assert after["2026-02"].churned == 0 and after["2026-02"].mrr == 500 and after["2026-03"].churned == 500
+    assert count_revenue(NOW) == 0  # nothing left to count
