@@ -44,19 +44,15 @@ def _bool(name: str, raw: str) -> bool:
     raise ConfigError(f"{name} must be true or false, got {raw!r}")
 
 
-def _worker_threads(threads: int) -> int:
-    if threads > MAX_WORKER_THREADS:
-        raise ConfigError(f"WORKER_THREADS must be at most {MAX_WORKER_THREADS}, got {threads}")
-    return threads
-
-
-def _int(name: str, raw: str, minimum: int = 0) -> int:
+def _int(name: str, raw: str, minimum: int = 0, maximum: int | None = None) -> int:
     try:
         value = int(raw)
     except ValueError:
         raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
     if value < minimum:
         raise ConfigError(f"{name} must be at least {minimum}, got {value}")
+    if maximum is not None and value > maximum:
+        raise ConfigError(f"{name} must be at most {maximum}, got {value}")
     return value
 
 
@@ -74,9 +70,10 @@ class _Env:
     def str(self, name: builtins.str, default: builtins.str = "") -> builtins.str:
         return self._values.get(name, default)
 
-    def int(self, name: builtins.str, default: builtins.int, minimum: builtins.int = 0) -> builtins.int:
+    def int(self, name: builtins.str, default: builtins.int, minimum: builtins.int = 0,
+            maximum: builtins.int | None = None) -> builtins.int:
         raw = self._values.get(name)
-        return default if raw is None else _int(name, raw, minimum)
+        return default if raw is None else _int(name, raw, minimum, maximum)
 
     def bool(self, name: builtins.str, default: builtins.bool) -> builtins.bool:
         raw = self._values.get(name)
@@ -159,7 +156,7 @@ def _billing(env: _Env, production: bool, base_url: str) -> dict[str, Any]:
         # Threads of `membership worker` applying Stripe events, so their reads wait in parallel
         # (PostgreSQL only; each holds a connection of the pool, and STRIPE_READS_PER_SECOND
         # spaces the reads of them all).
-        "WORKER_THREADS": _worker_threads(env.int("WORKER_THREADS", 1, minimum=1)),
+        "WORKER_THREADS": env.int("WORKER_THREADS", 1, minimum=1, maximum=MAX_WORKER_THREADS),
         "PAST_DUE_GRACE_DAYS": env.int("PAST_DUE_GRACE_DAYS", 7),
     }
 

@@ -410,12 +410,13 @@ class Worker:
     each running an InboxJob of its own in a loop (a batch of THREAD_PASS events a pass, keeping
     its place between passes), in an app context (and so a database session and connection) of
     its own; the other jobs stay in the main loop. Their Stripe reads then wait in parallel, and
-    the gateway's token bucket, one per process, spaces them all. Each thread claims its own batch (SKIP LOCKED: an event is in one batch at most) and
-    applies it as one worker does, so an event is still applied once; a member whose events
-    fall into two threads' batches has them applied one batch after the other, since applying
-    locks the member row (and holds it until the batch commits) before reading from Stripe,
-    and every read then sees what the other batch's events changed. Batches lock their members
-    in key order (`inbox.by_member`), as two workers' do, so threads do not deadlock."""
+    the gateway's token bucket, one per process, spaces them all. Each thread claims its own
+    batch (SKIP LOCKED: an event is in one batch at most) and applies it as one worker does, so
+    an event is still applied once; a member whose events fall into two threads' batches has
+    them applied one batch after the other, since applying locks the member row (and holds it
+    until the batch commits) before reading from Stripe, and every read then sees what the other
+    batch's events changed. Batches lock their members in key order (`inbox.by_member`), as two
+    workers' do, so threads do not deadlock."""
 
     def __init__(self, interval: float = 5.0, jobs: dict[str, Job] | None = None, threads: int = 1):
         self.interval = interval
@@ -466,12 +467,13 @@ class Worker:
         log_event(logger, "worker.stopped", handled=total)
         return total
 
-    def _loop(self, jobs: dict[str, Job], *, once: bool) -> int:
+    def _loop(self, jobs: dict[str, Job], *, once: bool, full: int = 0) -> int:
+        """Passes until stopped; with `once`, one pass, or with `full`, until a pass handles fewer."""
         total = 0
         while not self.stopping.is_set():
             handled = run_pass(jobs) if jobs else 0
             total += handled
-            if once:
+            if once and (not full or handled < full):
                 break
             if handled == 0:
                 self.stopping.wait(self.interval)  # wakes at once on a signal
@@ -496,13 +498,6 @@ class Worker:
 
     def _apply_loop(self, app: Flask, once: bool, applied: list[int]) -> None:
         """A thread's loop: inbox passes until stopped; with `once`, until a pass comes up short."""
-        job, total = InboxJob(per_pass=THREAD_PASS, keep_place=True), 0
         with app.app_context():
-            while not self.stopping.is_set():
-                handled = run_pass({"inbox": job})
-                total += handled
-                if once and handled < THREAD_PASS:
-                    break
-                if handled == 0:
-                    self.stopping.wait(self.interval)
-        applied.append(total)
+            applied.append(self._loop({"inbox": InboxJob(per_pass=THREAD_PASS, keep_place=True)}, once=once,
+                                      full=THREAD_PASS))

@@ -205,7 +205,10 @@ def sync_invoice(member: Member, invoice: Obj, now: datetime) -> Invoice:
     row.paid_at = ts((invoice.get("status_transitions") or {}).get("paid_at"))
     row.synced_at = now
     db.session.flush()
-    if row.status is InvoiceStatus.PAID and row.amount_paid > 0 and row.subscription_id is not None:
+    # A paid invoice counted before stays as counted (paid is final in Stripe): only a new one
+    # changes the member's recurring revenue.
+    if (row.revenue_start is None and row.status is InvoiceStatus.PAID and row.amount_paid > 0
+            and row.subscription_id is not None):
         revenue.record(member.id)
     return row
 
