@@ -141,9 +141,20 @@ def test_portal_session_is_for_the_customer(gateway):
 
 def test_unknown_ids_become_billing_not_found(gateway):
     for call in (lambda: gateway.retrieve_subscription("sub_missing"), lambda: gateway.retrieve_invoice("in_missing"),
-                 lambda: gateway.retrieve_checkout_session("cs_test_missing")):
+                 lambda: gateway.retrieve_checkout_session("cs_test_missing"), lambda: gateway.retrieve_charge("ch_missing"),
+                 lambda: gateway.retrieve_event("evt_missing"), lambda: gateway.retrieve_customer("cus_missing")):
         with pytest.raises(BillingNotFound):
             call()
+
+
+def test_an_id_is_quoted_into_the_path_it_reads(gateway):
+    """An id from a payload cannot walk the read to another object or list (the SDK's services
+    quote ids the same way)."""
+    customer = gateway.create_customer(member_id=6, email="q@example.org", name="Q")
+    with pytest.raises(BillingError):
+        gateway.retrieve_subscription(f"../customers/{customer['id']}")
+    with pytest.raises(BillingError):
+        gateway.retrieve_invoice("?limit=1")
 
 
 def test_a_refused_request_names_the_parameter(gateway):
