@@ -144,12 +144,17 @@ def _settle(row: Stored, status: InboxStatus, now: datetime, detail: str | None,
             member_id: int | None = None) -> InboxStatus:
     """One UPDATE by primary key, on the table (the hot path of every event): an ORM copy of the
     row that the session may hold is not synchronised; whoever holds one refreshes it."""
-    db.session.execute(update(_TABLE).where(_TABLE.c.id == row.id).values(
-        status=status, detail=detail, applied_at=now, attempts=row.attempts + 1, member_id=member_id,
-        next_attempt_at=None, last_error=None))
+    db.session.execute(_SETTLE, {"row_id": row.id, "status": status, "detail": detail, "applied_at": now,
+                                 "attempts": row.attempts + 1, "member_id": member_id})
     log_event(logger, f"webhook.{status}", stripe_event_id=row.stripe_event_id, type=row.type,
               member_id=member_id, attempts=row.attempts + 1)
     return status
+
+
+# Built once, as the insert is (`_store_statement`): every applied event runs it.
+_SETTLE = update(_TABLE).where(_TABLE.c.id == bindparam("row_id")).values(
+    {name: bindparam(name, type_=_TABLE.c[name].type) for name in ("status", "detail", "applied_at", "attempts", "member_id")}
+    | {"next_attempt_at": None, "last_error": None})
 
 
 def backoff(attempts: int) -> timedelta:

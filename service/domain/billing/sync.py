@@ -135,12 +135,17 @@ def sync_subscription(member: Member, sub: Obj, now: datetime, *, cause: Cause,
     row.ended_at = ts(sub.get("ended_at"))
     row.stripe_created_at = ts(sub["created"])  # type: ignore[assignment]
     row.attribution = from_metadata(sub.get("metadata")) or row.attribution
+    # The member's row is written only when the subscription as stored changed (a new row, or a
+    # value that differs): most events re-read a subscription whose stored fields are as they
+    # were, and then only its synced_at moves (Member.billing_read_at tells staff either way).
+    changed = row.id is None or db.session.is_modified(row)
     row.synced_at = now
-    member.billing_synced_at = now
     if member.stripe_customer_id is None:
         member.stripe_customer_id = stripe_id(sub["customer"])
     db.session.flush()
     _flag_duplicates(member, now, cause)
+    if changed:  # after the flush: a status change below writes it in the same UPDATE of the member
+        member.billing_synced_at = now
     settle_status(member, now, cause)
     return row
 

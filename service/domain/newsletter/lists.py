@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from flask_babel import gettext
-from sqlalchemy import select
+from sqlalchemy import case, or_, select
 
 from service.domain import csv_out
 from service.errors import NotFound
@@ -45,12 +45,13 @@ def set_provider_list(slug: str, list_id: str) -> Newsletter:
 
 
 def find_subscription(newsletter: Newsletter, email: str, member_id: int | None = None) -> ListSubscription | None:
+    """The member's subscription to the list, else the one of their address: one statement."""
     query = select(ListSubscription).where(ListSubscription.newsletter_id == newsletter.id)
-    if member_id is not None:
-        found = db.session.scalar(query.where(ListSubscription.member_id == member_id))
-        if found is not None:
-            return found
-    return db.session.scalar(query.where(ListSubscription.email == normalize_email(email)))
+    by_email = ListSubscription.email == normalize_email(email)
+    if member_id is None:
+        return db.session.scalar(query.where(by_email))
+    mine = ListSubscription.member_id == member_id
+    return db.session.scalar(query.where(or_(mine, by_email)).order_by(case((mine, 0), else_=1)).limit(1))
 
 
 def subscribers(slug: str, *, status: ListStatus = ListStatus.SUBSCRIBED, limit: int = 100,

@@ -17,6 +17,7 @@ from service.models import (
     ConsentRecord,
     ConsentSource,
     ListStatus,
+    ListSubscription,
     MemberStatus,
     OutboxMessage,
     SubscriptionStatus,
@@ -218,3 +219,20 @@ def test_a_comp_ending_by_time_moves_the_member_to_lapsed_with_a_reason(db_sessi
                               .order_by(MemberActivity.id.desc())).first()
     assert (last.kind, last.from_status, last.to_status, last.detail) == (
         ActivityKind.STATUS_CHANGED, MemberStatus.COMPED, MemberStatus.LAPSED, "comp ended")
+
+
+def test_a_members_own_subscription_is_found_before_one_under_their_address(db_session):
+    """One statement finds the member's subscription, and prefers it to another row that carries
+    the member's current address (signed up before joining, then linked to nobody)."""
+    member = make_member(email="both@example.org")
+    newsletter = get_list(MEMBERS_LIST)
+    other = ListSubscription(newsletter_id=newsletter.id, email="both@example.org", member_id=None,
+                             status=ListStatus.UNSUBSCRIBED)
+    mine = ListSubscription(newsletter_id=newsletter.id, email="old@example.org", member_id=member.id,
+                            status=ListStatus.SUBSCRIBED)
+    db_session.add_all([other, mine])
+    db_session.flush()
+    assert find_subscription(newsletter, member.email, member.id) is mine
+    assert find_subscription(newsletter, member.email) is other
+    assert find_subscription(newsletter, "nobody@example.org", member.id + 1000) is None
+    assert find_subscription(newsletter, "BOTH@example.org", member.id + 1000) is other

@@ -23,14 +23,15 @@ from tests.factories import make_member
 
 DATA = ("SELECT", "INSERT", "UPDATE", "DELETE")
 # A member's subscription changed: store the event; lock the member; load its subscriptions; write
-# the subscription as Stripe has it now, the member's billing_synced_at, and the event's outcome.
-UPDATE_INLINE = 6
+# the subscription as Stripe has it now, and the event's outcome. The member's row is written too
+# when what is stored of the subscription changed (then 6): test_a_sync_writes_the_member_only_on_a_change.
+UPDATE_INLINE = 5
 # The same in the worker's batch, where the claim is shared by the batch and the event's row is held already.
-UPDATE_IN_BATCH = 5
+UPDATE_IN_BATCH = 4
 # The first event of a checkout: the subscription, the status change and its timeline row, the members'
 # digest (list, subscription, consent record, sync row), the welcome email, and the outgoing webhooks'
 # endpoints (read once for the transaction's events).
-ACTIVATION = 19
+ACTIVATION = 17
 IGNORED = 2  # an event type we do not act on: stored, and marked ignored
 
 
@@ -94,3 +95,23 @@ def test_the_worker_applies_updates_within_their_budget(app, client, db_session,
     claims = 2  # the batch's claim, and the one that finds no more
     assert len(statements) <= claims + UPDATE_IN_BATCH * len(updates), statements
     assert all(reader.member.status is MemberStatus.ACTIVE for reader in readers)
+
+
+def test_a_sync_writes_the_member_only_on_a_change(client, db_session, reader, tap):
+    """A re-read that finds the subscription as stored moves only its synced_at (the staff page's
+    "last read"); a change (here: set to cancel at the period's end) writes the member too, so its
+    updated_at says the member's JSON changed."""
+    reader.pay()
+    for e in tap.new():
+        post_event(client, e)
+    member = reader.member
+    first_change, first_updated = member.billing_synced_at, member.updated_at
+    post_event(client, _update(reader))
+    db_session.refresh(member)
+    assert (member.billing_synced_at, member.updated_at) == (first_change, first_updated)
+    assert member.billing_read_at > first_change
+    reader.gateway.set_cancel_at_period_end(reader.subscription()["id"], True, key="round-trips")
+    post_event(client, _update(reader))
+    db_session.refresh(member)
+    assert member.subscriptions[0].cancel_at_period_end is True
+    assert member.billing_synced_at > first_change and member.updated_at > first_updated
