@@ -1,14 +1,24 @@
-"""Staff search and the member page at a million members, on PostgreSQL.
+"""Staff search and the member page at a million members, on PostgreSQL, in-process and over HTTP.
 
 Seeds a scratch database (created and dropped here, never the test database)
 with what a long-running newsroom holds, using INSERT ... SELECT: N members, a
 subscription for each non-pending one, two timeline rows each, a paid invoice
 and its contribution per subscription, the members' digest subscription of
 every non-pending member with its consent records (a subscribe, and a lapse for
-those who left), and an applied inbox event per subscription. Then it times
-every search shape and the member page in-process (the domain queries), and the
-member page over HTTP (a staff session on gunicorn, the rendered page), and
-appends p50/p95 to bench/RESULTS.md.
+those who left), and an applied inbox event per subscription. Then it times:
+
+- in-process, every search shape and the member page (the domain queries and
+  ORM loading, one connection, no HTTP);
+- over HTTP, on gunicorn (2 processes) as one signed-in staff viewer, the staff
+  search page (GET /staff/members) for an exact email, an email prefix, a
+  common and a rare name substring, the API's member search by email (GET
+  /api/v1/members?email=, with that viewer's read token), and the member page
+  (GET /staff/members/<id>): sequential requests after a warm-up, each checked
+  to be a 200 (and for the email lookups, to hold the member asked for). GET
+  /healthz, timed before and after them on the same session, is the baseline:
+  each p50 is also given as a multiple of it;
+
+and appends p50/p95, the ratios and whether each aim is met to bench/RESULTS.md.
 
     .venv/bin/python -m bench.staff_search [--members 1000000] [--runs 200] [--http-runs 500]
 
@@ -23,7 +33,7 @@ import random
 import sys
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import text
 
@@ -167,15 +177,61 @@ def shapes(n: int) -> dict[str, Callable[[], Any]]:
     }
 
 
-def member_page_over_http(url: str, n: int, runs: int) -> tuple[float, float]:
-    """GET /staff/members/<random id> as a signed-in staff viewer, on gunicorn (2 processes)."""
+class Target(NamedTuple):
+    """One kind of request timed over HTTP: `make()` gives a path and a check of the response."""
+
+    label: str
+    aim_ms: float | None  # the issue's p95 aim; None for the baseline
+    make: Callable[[], tuple[str, Callable[[Any], bool]]]
+    api: bool = False  # sent with the API token instead of relying on the staff session
+
+
+def http_targets(n: int) -> list[Target]:
+    """The staff console's search shapes and member page, the API's email lookup, and /healthz as the baseline."""
+    rnd = random.Random(11)
+
+    def ok(_response: Any) -> bool:
+        return True
+
+    def email(api: bool) -> Callable[[], tuple[str, Callable[[Any], bool]]]:
+        def make() -> tuple[str, Callable[[Any], bool]]:
+            address = f"reader{rnd.randint(1, n)}@example.org"
+            if api:
+                return f"/api/v1/members?email={address}", lambda r: [m["email"] for m in r.json()["data"]] == [address]
+            # The address as a result's link text, not as echoed in the export link.
+            return f"/staff/members?email={address}", lambda r: f">{address}</a>" in r.text
+        return make
+
+    def prefix() -> tuple[str, Callable[[Any], bool]]:
+        needle = f"reader{rnd.randint(10000, 99999) if n >= 99999 else rnd.randint(1, n)}"
+        return f"/staff/members?q={needle}", lambda r: f">{needle}" in r.text
+
+    return [
+        Target("GET /healthz (baseline)", None, lambda: ("/healthz", ok)),
+        Target("staff search, email exact", 20, email(api=False)),
+        Target("staff search, email prefix (q=reader12345)", 20, prefix),
+        Target("staff search, name substring, common (q=lovel)", 60,
+               lambda: ("/staff/members?q=lovel", lambda r: "Lovelace" in r.text)),
+        Target("staff search, name substring, rare (q=zzqx)", 60,
+               lambda: ("/staff/members?q=zzqx", lambda r: "No members match." in r.text)),
+        Target("API member search, email exact", 20, email(api=True), api=True),
+        Target("member page", 60, lambda: (f"/staff/members/{rnd.randint(1, n)}", ok)),
+    ]
+
+
+def over_http(url: str, targets: list[Target], runs: int) -> list[tuple[Target, float, float]]:
+    """Time each target with sequential GETs on gunicorn (2 processes), as one signed-in staff viewer
+    (one cookie session; the API's requests carry that viewer's read token), after a warm-up of every target.
+
+    The baseline (the first target) is timed again after the others: the returned list ends with that second
+    measurement."""
     import re
 
     import requests
 
     from bench.common import BIN, ROOT, free_port, start, wait_until_up
     from service import create_app
-    from service.domain.staff.users import create_staff_user
+    from service.domain.staff.users import create_api_token, create_staff_user
     from service.extensions import db
     from service.models import Role
 
@@ -184,6 +240,7 @@ def member_page_over_http(url: str, n: int, runs: int) -> tuple[float, float]:
     app = create_app({**env, "MEMBERSHIP_ENV": "test"})
     with app.app_context():
         create_staff_user("bench-staff@example.org", Role.VIEWER, "correct horse battery staple")
+        _token, plain = create_api_token("bench-staff@example.org", "bench")
         db.session.commit()
     app.extensions["db_engine"].dispose()
     port = free_port()
@@ -195,30 +252,61 @@ def member_page_over_http(url: str, n: int, runs: int) -> tuple[float, float]:
         base = f"http://127.0.0.1:{port}"
         wait_until_up(f"{base}/healthz")
         http = requests.Session()
-        token = re.search(r'name="csrf_token" value="([^"]+)"', http.get(f"{base}/staff/login").text).group(1)
-        signed_in = http.post(f"{base}/staff/login", data={"email": "bench-staff@example.org", "csrf_token": token,
+        form = re.search(r'name="csrf_token" value="([^"]+)"', http.get(f"{base}/staff/login").text)
+        assert form is not None, "no CSRF token on the staff sign-in page"
+        signed_in = http.post(f"{base}/staff/login", data={"email": "bench-staff@example.org",
+                                                            "csrf_token": form.group(1),
                                                             "password": "correct horse battery staple", "next": ""},
                               allow_redirects=False)
         assert signed_in.status_code == 302, signed_in.text[:500]
-        rnd = random.Random(11)
+        api_headers = {"Authorization": f"Bearer {plain}", "Accept": "application/json"}
 
-        def get() -> None:
-            response = http.get(f"{base}/staff/members/{rnd.randint(1, n)}")
-            assert response.status_code == 200, response.status_code
+        def getter(target: Target) -> Callable[[], None]:
+            def get() -> None:
+                path, check = target.make()
+                response = http.get(base + path, headers=api_headers if target.api else None, allow_redirects=False)
+                assert response.status_code == 200, (path, response.status_code, response.text[:300])
+                assert check(response), (path, response.text[:1000])
+            return get
 
-        for _ in range(20):  # warm both processes
-            get()
-        return measure(get, runs)
+        gets = [getter(target) for target in targets]
+        for _ in range(20):  # warm both processes on every kind of request
+            for get in gets:
+                get()
+        timed_ = [(target, *measure(get, runs)) for target, get in zip(targets, gets, strict=True)]
+        return [*timed_, (targets[0], *measure(gets[0], runs))]
     finally:
         web.terminate()
         web.wait(timeout=20)
 
 
+def http_lines(results: list[tuple[Target, float, float]], runs: int) -> list[str]:
+    """Each target's p50/p95 and its p50 as a multiple of the baseline's (the mean of its two measurements),
+    then a verdict on the aims."""
+    (base, b50, b95), *timed_, (_, a50, a95) = results
+    baseline = (b50 + a50) / 2
+    lines = [f"Over HTTP (gunicorn -w 2 gthread, one signed-in staff viewer, {runs} sequential requests per kind "
+             f"after 20 of each to warm up): {base.label} p50 {b50:.1f} ms, p95 {b95:.1f} ms before the others, "
+             f"p50 {a50:.1f} ms, p95 {a95:.1f} ms after; ratios below are p50 ÷ {baseline:.1f} ms (their mean)"]
+    verdicts = []
+    for target, p50, p95 in timed_:
+        assert target.aim_ms is not None
+        met = p95 < target.aim_ms
+        lines.append(f"{target.label}: p50 {p50:.1f} ms = {p50 / baseline:.1f} x healthz, p95 {p95:.1f} ms "
+                     f"(aim p95 < {target.aim_ms:.0f} ms: {'met' if met else 'NOT met'})")
+        verdicts.append((target.label, met))
+    missed = [label for label, met in verdicts if not met]
+    lines.append("Aims over HTTP (p95 under 20 ms for email and prefix lookups, under 60 ms for substring search and "
+                 "the member page): " + ("all met." if not missed else "not met for " + "; ".join(missed) + "."))
+    return lines
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--members", type=int, default=1_000_000)
-    parser.add_argument("--runs", type=int, default=200)
-    parser.add_argument("--http-runs", type=int, default=500, help="member pages fetched over HTTP")
+    parser.add_argument("--members", type=int, default=1_000_000, help="members to seed (default 1,000,000)")
+    parser.add_argument("--runs", type=int, default=200, help="in-process runs per search shape (default 200)")
+    parser.add_argument("--http-runs", type=int, default=500,
+                        help="sequential HTTP requests per kind of request, after the warm-up (default 500)")
     args = parser.parse_args()
 
     from service import create_app
@@ -243,10 +331,10 @@ def main() -> None:
                 lines.append(f"{label}: p50 {p50:.1f} ms, p95 {p95:.1f} ms")
             db.session.remove()
         engine.dispose()
-        p50, p95 = member_page_over_http(url, args.members, args.http_runs)
-        print(f"{'member page over HTTP':40} p50 {p50:6.1f} ms  p95 {p95:6.1f} ms", flush=True)
-        lines.append(f"Member page over HTTP (GET /staff/members/<random id>, signed-in staff, gunicorn -w 2, "
-                     f"{args.http_runs} sequential requests): p50 {p50:.1f} ms, p95 {p95:.1f} ms")
+        results = over_http(url, http_targets(args.members), args.http_runs)
+        for target, p50, p95 in results:
+            print(f"{target.label:50} p50 {p50:6.1f} ms  p95 {p95:6.1f} ms", flush=True)
+        lines.extend(http_lines(results, args.http_runs))
     append_results("Staff search and member page (bench/staff_search.py)",
                    " ".join([".venv/bin/python -m bench.staff_search", *sys.argv[1:]]), lines)
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import Select, exists, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from service.extensions import db
 from service.models import Member, MemberStatus, Plan, Subscription, normalize_email
@@ -70,13 +70,24 @@ def filtered(f: MemberFilter) -> Select[Member]:
     return query
 
 
-def search(f: MemberFilter, *, limit: int = 25, cursor: int | None = None) -> tuple[list[Member], int | None]:
-    """One page of matching members and the cursor of the next page (None on the last page)."""
-    # The API shows each member's newsletters: load them for the page in one query.
-    query = filtered(f).options(selectinload(Member.list_subscriptions)).limit(limit + 1)
+def search(f: MemberFilter, *, limit: int = 25, cursor: int | None = None,
+           newsletters: bool = True) -> tuple[list[Member], int | None]:
+    """One page of matching members and the cursor of the next page (None on the last page).
+
+    Each member comes with their subscriptions and plans (for status, access and plan), read in
+    the same statement, and, unless `newsletters` is False, their list subscriptions (the API
+    shows them), read in one more statement for the whole page. The staff console's results
+    show no newsletters and skip that statement.
+    """
+    query = filtered(f).limit(limit + 1)
     if cursor is not None:
         query = query.where(Member.id < cursor)
-    rows = list(db.session.scalars(query))
+    # Joined, not the relationship's own selectin: one round trip fewer on every page. The limit
+    # applies to members (the ORM joins to a subquery of them), not to the joined rows.
+    query = query.options(joinedload(Member.subscriptions))
+    if newsletters:
+        query = query.options(selectinload(Member.list_subscriptions))
+    rows = list(db.session.scalars(query).unique())
     page = rows[:limit]
     return page, (page[-1].id if len(rows) > limit else None)
 

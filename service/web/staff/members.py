@@ -32,7 +32,7 @@ def home():
 def search_members():
     args = load(SearchArgs(), request.args)
     f = _filter(args)
-    page, next_cursor = search(f, limit=PAGE, cursor=args.get("cursor"))
+    page, next_cursor = search(f, limit=PAGE, cursor=args.get("cursor"), newsletters=False)
     now = utcnow()
     rows = [(m, has_access(m, now), primary_subscription(m.subscriptions)) for m in page]
     return render_template("staff/members.html", rows=rows, f=f, next_cursor=next_cursor, plans=plan_codes(),

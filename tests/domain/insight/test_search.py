@@ -3,10 +3,11 @@ status filters, and pages newest first."""
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import inspect
 
 from service.domain.insight.search import MemberFilter, search
-from service.models import MemberStatus
-from tests.factories import make_member
+from service.models import MemberStatus, SubscriptionStatus
+from tests.factories import make_member, make_subscription
 
 
 @pytest.fixture
@@ -76,3 +77,32 @@ def test_search_has_no_next_page_when_the_last_page_is_exactly_full(db_session):
         make_member(email=f"exact{n}@paging.example")
     page, cursor = search(MemberFilter(q="exact"), limit=2)
     assert len(page) == 2 and cursor is None
+
+
+def test_pages_count_members_not_their_subscriptions(db_session):
+    # Subscriptions are read in the members' statement: the limit must still be one of members.
+    made = [make_member(email=f"multi{n}@paging.example") for n in range(3)]
+    for member in made:
+        for _ in range(3):
+            make_subscription(member, SubscriptionStatus.CANCELED)
+    db_session.expunge_all()
+
+    page, cursor = search(MemberFilter(q="multi"), limit=2)
+    assert [m.id for m in page] == [made[2].id, made[1].id] and cursor == made[1].id
+    assert [len(m.subscriptions) for m in page] == [3, 3]
+    rest, cursor = search(MemberFilter(q="multi"), limit=2, cursor=cursor)
+    assert [m.id for m in rest] == [made[0].id] and cursor is None
+    assert len(rest[0].subscriptions) == 3
+
+
+def test_newsletters_are_loaded_unless_the_caller_shows_none(db_session):
+    member = make_member(email="lists@paging.example")
+    make_subscription(member)
+    db_session.expunge_all()
+
+    [without], _cursor = search(MemberFilter(email=member.email), newsletters=False)
+    assert "list_subscriptions" in inspect(without).unloaded
+    assert "subscriptions" not in inspect(without).unloaded
+    db_session.expunge_all()
+    [with_lists], _cursor = search(MemberFilter(email=member.email))
+    assert not {"list_subscriptions", "subscriptions"} & inspect(with_lists).unloaded
