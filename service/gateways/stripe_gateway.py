@@ -251,6 +251,8 @@ class StripeGateway:
         (raised from the status and body), without building the SDK's object tree that `_plain`
         would take apart again (about half the CPU of a read; bench/RESULTS.md). Ids are
         quoted into the path, as the SDK's own services do."""
+        if any(i in ("", ".", "..") for i in ids):  # would read the list, or another path
+            raise BillingNotFound(f"Stripe has no object with the id {ids!r}.")
         url = path.format(*(quote(i, safe="") for i in ids))
         params: dict[str, Any] = {"expand": list(expand)} if expand else {}
         with _translated():

@@ -68,8 +68,8 @@ class Member(Base):
     # The language the member reads ("fr", "ar"; null: English): their emails are written in it and
     # Stripe's pages are shown in it. Set when they join or give, and when they sign in having chosen one.
     language: Mapped[str | None] = mapped_column(String(8))
-    # When billing state read from Stripe last changed what is stored (or a reconcile found nothing
-    # to store); `billing_read_at` is when it was last read, for staff to see how fresh it is.
+    # When billing state read from Stripe last changed what is stored (or a resync of the member
+    # found nothing to store); `billing_read_at` is when it was last read, for staff to see how fresh it is.
     billing_synced_at: Mapped[datetime | None]
     # Stored in a reader's session at sign-in; bumping it ends every session signed in before.
     session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
@@ -97,7 +97,7 @@ class Member(Base):
 
     @property
     def billing_read_at(self) -> datetime | None:
-        """When billing state was last read from Stripe: a reconcile, or any subscription's sync
+        """When billing state was last read from Stripe: a resync of the member, or any subscription's sync
         (a sync that finds nothing new writes only the subscription's `synced_at`)."""
         times = [t for t in (self.billing_synced_at, *(s.synced_at for s in self.subscriptions)) if t is not None]
         return max(times, default=None)

@@ -151,10 +151,12 @@ def test_an_id_is_quoted_into_the_path_it_reads(gateway):
     """An id from a payload cannot walk the read to another object or list (the SDK's services
     quote ids the same way)."""
     customer = gateway.create_customer(member_id=6, email="q@example.org", name="Q")
-    with pytest.raises(BillingError):
-        gateway.retrieve_subscription(f"../customers/{customer['id']}")
-    with pytest.raises(BillingError):
-        gateway.retrieve_invoice("?limit=1")
+    for call in (lambda: gateway.retrieve_subscription(f"../customers/{customer['id']}"),
+                 lambda: gateway.retrieve_invoice("?limit=1"), lambda: gateway.retrieve_charge(""),
+                 lambda: gateway.retrieve_subscription("..")):
+        with pytest.raises(BillingError) as caught:
+            call()
+        assert not isinstance(caught.value, BillingUnavailable), caught.value  # refused, not "try again"
 
 
 def test_a_refused_request_names_the_parameter(gateway):

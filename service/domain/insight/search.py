@@ -100,7 +100,7 @@ def iter_all(f: MemberFilter, *, chunk: int = 1000, release: bool = False) -> It
     """
     cursor: int | None = None
     while True:
-        page, cursor = search(f, limit=chunk, cursor=cursor)
+        page, cursor = search(f, limit=chunk, cursor=cursor, newsletters=False)  # the export shows none
         yield from page
         if release:
             db.session.expunge_all()

@@ -51,7 +51,8 @@ def find_subscription(newsletter: Newsletter, email: str, member_id: int | None 
     if member_id is None:
         return db.session.scalar(query.where(by_email))
     mine = ListSubscription.member_id == member_id
-    return db.session.scalar(query.where(or_(mine, by_email)).order_by(case((mine, 0), else_=1)).limit(1))
+    return db.session.scalar(query.where(or_(mine, by_email)).order_by(case((mine, 0), else_=1), ListSubscription.id)
+                             .limit(1))
 
 
 def subscribers(slug: str, *, status: ListStatus = ListStatus.SUBSCRIBED, limit: int = 100,

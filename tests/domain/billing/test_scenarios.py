@@ -57,7 +57,7 @@ def test_happy_path_in_stripes_order(client, db_session, reader, tap):
     assert sub.plan.code == "monthly-5"
     assert sub.amount == 500
     assert sub.current_period_end > utcnow()
-    assert member.billing_synced_at is not None and member.billing_read_at >= member.billing_synced_at
+    assert member.billing_synced_at is not None and member.billing_read_at == sub.synced_at
 
 
 @pytest.mark.parametrize("order", ["reversed", "updated_first", "shuffled"])
