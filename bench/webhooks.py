@@ -19,7 +19,9 @@ client sharing the CPU, and the gateway's Stripe read budget off (READS_PER_SECO
 5. The claim's cost against the backlog: backlogs of each size in --backlogs over the same
    --worker-members, of events that arrived before their subscription's last read (so no Stripe read:
    the database's share of the work is at its largest), drained by the workers; PostgreSQL's
-   CPU per event at each size, and their ratio.
+   CPU per event at each size, and their ratio. Where the server runs without autovacuum (this
+   machine's does), the bench vacuums the tables a backlog drain rewrites every 5 s and counts
+   that CPU apart ("vacuum"; `Vacuum` says how it differs from autovacuum).
 With `--peer djstripe`, between 3 and 4: Flask's hello world again, then dj-stripe 2.11.0 on the
 same work as 3 (the same subscriptions on the same sandbox, the same events, its own virtualenv
 and database; see bench/peer_djstripe.py) between two of Django's hello world; each side's ratios
@@ -42,8 +44,9 @@ import secrets
 import signal
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -66,6 +69,8 @@ WRK_THREADS = 2
 # (BENCH_STRIPE_READS_PER_SECOND=25 measures with the default; two web processes at 25 reads a
 # second each cap events applied in the request near 50 a second).
 READS_PER_SECOND = os.environ.get("BENCH_STRIPE_READS_PER_SECOND", "0")
+# Seconds between the vacuums of a backlog drain when the server runs without autovacuum (`Vacuum`).
+VACUUM_EVERY = 5.0
 
 
 class Sub(NamedTuple):
@@ -116,13 +121,13 @@ def with_children(pid: int) -> list[int]:
     return found
 
 
-def backends(database: str, kind: str, exclude: int | None = None) -> list[int]:
+def backends(database: str, kind: str, exclude: Collection[int] = ()) -> list[int]:
     """This database's backends of one kind: 'client backend' (the service's connections) or
     'autovacuum worker' (the vacuum and analyze the load makes necessary, counted apart)."""
     with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
         pids = [row[0] for row in conn.execute(
             "SELECT pid FROM pg_stat_activity WHERE datname = %s AND backend_type = %s", (database, kind))]
-    return [pid for pid in pids if pid != exclude]
+    return [pid for pid in pids if pid not in exclude]
 
 
 def transactions(database: str) -> int:
@@ -139,8 +144,8 @@ class Meter:
     worker that ended between the readings is not counted). Transactions are read apart, once the processes that ran
     them have exited (a backend reports its statistics when it ends, or every few seconds)."""
 
-    def __init__(self, database: str, groups: dict[str, Callable[[], list[int]]], exclude_backend: int | None = None):
-        self.database, self.groups, self.exclude = database, groups, exclude_backend
+    def __init__(self, database: str, groups: dict[str, Callable[[], list[int]]], exclude_backends: Collection[int] = ()):
+        self.database, self.groups, self.exclude = database, groups, exclude_backends
 
     def read(self) -> dict[str, dict[int, float]]:
         groups = {name: {pid: cpu_seconds(pid) for pid in pids()} for name, pids in self.groups.items()}
@@ -320,9 +325,10 @@ def post_phase(env: dict[str, str], database: str, url: str, events: list[dict[s
 
 
 def drain(env: dict[str, str], database: str, url: str, events: list[dict[str, Any]], label: str, workers: int,
-          sandbox_pid: int, received_at: datetime | None = None) -> tuple[Phase, float]:
+          sandbox_pid: int, received_at: datetime | None = None, vacuum_every: float = 0.0) -> tuple[Phase, float]:
     """Store the events at once (received at `received_at`, default now), then time `workers`
-    `membership worker` processes draining them."""
+    `membership worker` processes draining them (with `vacuum_every`, and autovacuum off on the
+    server, vacuumed that often: `Vacuum`)."""
     from sqlalchemy import create_engine, insert
 
     from service.models import InboxStatus, StripeEvent
@@ -333,6 +339,7 @@ def drain(env: dict[str, str], database: str, url: str, events: list[dict[str, A
              "payload": event, "status": InboxStatus.RECEIVED, "attempts": 0, "received_at": received_at or now}
             for event in events]
     engine = create_engine(url)
+    vacuum = Vacuum(url, vacuum_every)  # before the workers: nothing to stop if it cannot connect
     procs = [start([str(BIN / "membership"), "worker", "--interval", "0.2"], env, OUT / f"worker-{label}-{i}.log")
              for i in range(workers)]
     try:
@@ -341,11 +348,13 @@ def drain(env: dict[str, str], database: str, url: str, events: list[dict[str, A
             own = conn.exec_driver_sql("SELECT pg_backend_pid()").scalar()
             conn.commit()
             meter = Meter(database, {"worker": lambda: [p for proc in procs for p in with_children(proc.pid)],
-                                     "sandbox": lambda: with_children(sandbox_pid)}, exclude_backend=own)
+                                     "sandbox": lambda: with_children(sandbox_pid), "vacuum": vacuum.backends},
+                          exclude_backends={own, *vacuum.backends()})
             before, xacts, polls = meter.read(), transactions(database), POLLS[0]
             with conn.begin():
                 for chunk in range(0, len(rows), 1000):
                     conn.execute(insert(StripeEvent), rows[chunk:chunk + 1000])
+            vacuum.start()
             started = time.perf_counter()
             samples, sampled = [(0, before)], started
             while (waiting := count(url, "SELECT count(*) FROM stripe_events WHERE status = 'received'")) > 0:
@@ -358,13 +367,63 @@ def drain(env: dict[str, str], database: str, url: str, events: list[dict[str, A
             samples.append((len(events), after))
             cpu = Meter.spent(before, after)
     finally:
+        vacuum.stop()
         for proc in procs:
             proc.terminate()
         for proc in procs:
             proc.wait(timeout=30)
         engine.dispose()
-    spent = transactions_since(database, xacts, polls) - 2  # less the benchmark's own two
-    return Phase(len(events) / elapsed, {"samples": _fifths(samples)}, cpu, spent), elapsed
+    spent = transactions_since(database, xacts, polls) - 2  # less the benchmark's own two (the vacuum's stay in)
+    return Phase(len(events) / elapsed, {"samples": _fifths(samples), "vacuum": vacuum.report()}, cpu, spent), elapsed
+
+
+class Vacuum:
+    """Vacuum during a drain where the server runs without autovacuum (this machine's PostgreSQL
+    has `autovacuum = off`; production's default is on, and the migrations ask it to visit the
+    inbox and the outbox after 1 % of their rows changed): VACUUM (ANALYZE) of the tables a
+    drain rewrites every `every` seconds, on a connection of its own whose CPU is counted apart
+    ("vacuum"), as autovacuum's workers' is. It is not autovacuum: it runs more often (its
+    naptime is 60 s), without autovacuum's cost delay, and on `members` and `subscriptions`
+    too, so a large backlog's dead rows are cleared sooner than production would; the results
+    give the ratio with and without its CPU. Nothing runs when autovacuum is on, or `every` is 0."""
+
+    TABLES = "stripe_events, subscriptions, members"
+
+    def __init__(self, url: str, every: float):
+        self.conn = psycopg.connect(url.replace("+psycopg", ""), autocommit=True)
+        self.every = every
+        self.needed = every > 0 and self.conn.execute("SHOW autovacuum").fetchone()[0] == "off"
+        self.pid = self.conn.execute("SELECT pg_backend_pid()").fetchone()[0]
+        self.runs, self.error = 0, ""
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+
+    def backends(self) -> list[int]:
+        return [self.pid]
+
+    def start(self) -> None:
+        if self.needed:
+            self._thread.start()
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.every):
+            try:
+                self.conn.execute(f"VACUUM (ANALYZE) {self.TABLES}")
+            except psycopg.Error as exc:  # said in the results, not lost with the thread
+                self.error = f"{type(exc).__name__}: {exc}"
+                return
+            self.runs += 1
+
+    def report(self) -> str:
+        if not self.needed:
+            return ""
+        return f"vacuumed {self.runs} times" + (f", then failed: {self.error}" if self.error else "")
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join()
+        self.conn.close()
 
 
 def _fifths(samples: list[tuple[int, dict[str, dict[int, float]]]]) -> list[float]:
@@ -491,23 +550,27 @@ def main() -> None:
                 last_read = conn.execute("SELECT min(synced_at) FROM subscriptions WHERE stripe_subscription_id = ANY(%s)",
                                          ([sub.subscription_id for sub in hundred],)).fetchone()[0]
             cost: dict[int, float] = {}
+            with_vacuum: dict[int, float] = {}
             for backlog in backlogs:
                 created = int(time.time())
                 events = [event_for(hundred[n % len(hundred)], f"drain{backlog}", n, created) for n in range(backlog)]
                 phase, elapsed = drain(stored_env, database, url, events, f"drain{backlog}", args.workers, sandbox.pid,
-                                       received_at=last_read - timedelta(seconds=10))
+                                       received_at=last_read - timedelta(seconds=10), vacuum_every=VACUUM_EVERY)
                 cost[backlog] = phase.cpu.get("postgres", 0.0) / backlog
+                with_vacuum[backlog] = cost[backlog] + (phase.cpu.get("vacuum", 0.0) + phase.cpu.get("autovacuum", 0.0)) / backlog
+                vacuumed = f"; {phase.wrk['vacuum']}" if phase.wrk.get("vacuum") else ""
                 say(f"Worker apply, backlog of {backlog:,} over {len(hundred):,} members (no Stripe read needed), {args.workers} "
                     f"workers: {phase.rate:,.0f} events/s ({elapsed:.1f} s); per event: "
-                    f"{per_event(phase.cpu, backlog, 'postgres', 'worker', 'autovacuum')} CPU, "
-                    f"{phase.transactions / backlog:.3f} transactions")
+                    f"{per_event(phase.cpu, backlog, 'postgres', 'worker', 'autovacuum', 'vacuum')} CPU, "
+                    f"{phase.transactions / backlog:.3f} transactions{vacuumed}")
                 if phase.wrk.get("samples"):
                     say(f"  the same drain by fifths, from {backlog:,} waiting to none, PostgreSQL CPU per event: "
                         + ", ".join(f"{ms:.2f}" for ms in phase.wrk["samples"]) + " ms")
             if len(cost) > 1:
                 small, large = min(cost), max(cost)
                 say(f"PostgreSQL CPU per event at a backlog of {large:,} is {cost[large] / cost[small]:.2f}x that at "
-                    f"{small:,} (aim: within 1.2x)")
+                    f"{small:,}, {with_vacuum[large] / with_vacuum[small]:.2f}x with the vacuum's CPU added to both "
+                    f"(aim: within 1.2x)")
             expected = 2 * len(subs) + sum(backlogs)
             say(check(url, expected))
         finally:
