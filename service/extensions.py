@@ -15,6 +15,8 @@ from flask_login import LoginManager
 from flask_talisman import Talisman
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, scoped_session, sessionmaker
 
@@ -56,6 +58,12 @@ class Database:
     @property
     def engine(self) -> Engine:
         return current_app.extensions["db_engine"]
+
+    def insert(self, target: Any) -> Any:
+        """An INSERT into `target` that takes ON CONFLICT clauses, in the dialect of the session's
+        database (PostgreSQL's and SQLite's write them the same)."""
+        dialect = self.session.get_bind().dialect.name
+        return (pg_insert if dialect == "postgresql" else sqlite_insert)(target)
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:

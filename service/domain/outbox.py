@@ -33,8 +33,6 @@ from typing import Any, cast
 
 from flask import current_app
 from sqlalchemy import ColumnElement, CursorResult, delete, exists, func, literal_column, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import aliased
 
 from service.db import utcnow
@@ -87,10 +85,9 @@ def enqueue(topic: str, key: str, payload: dict[str, Any], dedupe_key: str | Non
     """
     if topic not in HANDLERS:
         raise ValueError(f"no outbox handler for topic {topic!r}")
-    insert = pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
     # One statement: ON CONFLICT settles a race on the unique dedupe key (the loser adds nothing and
     # the caller's work stands), with no look-up first and no savepoint around it.
-    statement = (insert(OutboxMessage)
+    statement = (db.insert(OutboxMessage)
                  .values(topic=topic, key=key, payload=payload, dedupe_key=dedupe_key, next_attempt_at=now or utcnow())
                  .on_conflict_do_nothing(index_elements=["dedupe_key"]).returning(OutboxMessage))
     message = db.session.scalars(statement).one_or_none()

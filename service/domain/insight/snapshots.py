@@ -19,8 +19,6 @@ from typing import Any
 
 from flask import current_app
 from sqlalchemy import delete, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from service.domain.insight.dashboard import LongFigures, long_figures
 from service.extensions import db
@@ -68,9 +66,8 @@ def compute(now: datetime, *, stored: bool = True) -> Snapshot:
     parts = {name: render(figures, now) for name, render in RENDERERS.items()}
     took_ms = round((time.perf_counter() - started) * 1000)
     if _lifetime() and took_ms >= current_app.config["INSIGHT_CACHE_AFTER_SECONDS"] * 1000:
-        insert = pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
         values = {"computed_at": now, "took_ms": took_ms, "parts": parts}
-        db.session.execute(insert(InsightSnapshot).values(id=ROW, **values)
+        db.session.execute(db.insert(InsightSnapshot).values(id=ROW, **values)
                            .on_conflict_do_update(index_elements=["id"], set_=values))
     elif stored:
         db.session.execute(delete(InsightSnapshot))
